@@ -1,0 +1,1 @@
+"""Speech in: recognizer backends behind one small interface (see ``base``)."""

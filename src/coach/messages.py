@@ -1,0 +1,109 @@
+"""The session engine's messages: events in, actions out. All times are seconds on the session clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+
+# --- events: what happened --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Heard:
+    """The recognizer heard an intent (``unsure`` when it could not tell stop from too painful)."""
+
+    intent: str
+    t: float
+    text: str = ""
+    confidence: float = 1.0
+    final: bool = True
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LineDone:
+    """The speaker finished (or was cut off in) utterance ``utterance``."""
+
+    utterance: int
+    t: float
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The clock moved on; timers due by ``t`` fire."""
+
+    t: float
+
+
+class FaultKind(Enum):
+    MIC_LOST = "mic_lost"
+    SPEAKER_LOST = "speaker_lost"
+    RECOGNIZER_STALLED = "recognizer_stalled"
+    INTERRUPTED = "interrupted"
+    """A signal (Ctrl-C, SIGTERM): stop at once."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    t: float
+    detail: str = ""
+
+
+Event = Heard | LineDone | Tick | Fault
+
+
+# --- actions: what to do ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    utterance: int
+    line: str
+    """The line's key in content/lines.toml."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Stop the voice now and drop anything queued."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    intents: frozenset[str]
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    name: str
+    due: float
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """A fact for the session record and history (``hold_end``, ``too_painful`` …)."""
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Outcome(Enum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    SCREENED_OUT = "screened_out"
+    NO_RESPONSE = "no_response"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True)
+class End:
+    outcome: Outcome
+    reason: str = ""
+
+
+Action = Say | Silence | Listen | StartTimer | CancelTimer | Record | End

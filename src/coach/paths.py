@@ -1,0 +1,30 @@
+"""Where the coach keeps things: the project tree and the user's XDG directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def content_dir() -> Path:
+    """The content folder: ``COACH_CONTENT`` if set, else ``content/`` of the project."""
+    env = os.environ.get("COACH_CONTENT")
+    return Path(env) if env else PROJECT_ROOT / "content"
+
+
+def models_dir() -> Path:
+    env = os.environ.get("COACH_MODELS")
+    return Path(env) if env else PROJECT_ROOT / "models"
+
+
+def data_dir() -> Path:
+    """The user's data directory (``$XDG_DATA_HOME/coach``, default ``~/.local/share/coach``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "coach"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coach"

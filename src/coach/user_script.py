@@ -1,0 +1,116 @@
+"""What a simulated user says, and when: replies triggered by the coach's lines.
+
+A user script is TOML::
+
+    defaults = true            # also answer every prompt the ordinary way (no, ready, better)
+
+    [[reply]]
+    after = "hold_start"       # a line key from content/lines.toml
+    say = "too painful"        # the words the user speaks
+    delay = 20                 # seconds after that line finished
+    times = 1                  # fire only the first time (default: every time)
+
+    [[reply]]
+    after = "position_ball"
+    during = true              # count the delay from the line's start: the user talks over it
+    delay = 1.5
+    say = "stop"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.content import Content
+from coach.errors import CoachError
+
+
+@dataclass(frozen=True)
+class Reply:
+    after: str
+    say: str
+    delay: float = 1.0
+    """Seconds after the line ends (or starts, with ``during``)."""
+    times: int | None = None
+    during: bool = False
+
+
+def default_replies(content: Content) -> list[Reply]:
+    """An ordinary, cooperative user: no contraindications, ready at each prompt, feels better."""
+    steps = content.routine.steps.values()
+    replies = [Reply(q, "no") for st in steps for q in st.questions]
+    replies += [Reply(st.reconfirm, "no") for st in steps if st.reconfirm]
+    replies += [Reply(st.prompt, "ready") for st in steps if st.prompt and st.kind.value == "say"]
+    replies += [Reply(st.prompt, "better") for st in steps if st.kind.value == "feedback"]
+    replies.append(Reply("ease_off_prompt", "ready", delay=3.0))
+    return replies
+
+
+def load_user_script(path: Path, content: Content) -> list[Reply]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise CoachError("script.missing", f"{path}: user script not found",
+                         "give the path of a TOML user script (see `coach demo --help`)") from err
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise CoachError("script.invalid", f"{path}: {err}", "fix the TOML at that line") from err
+    unknown = set(data) - {"defaults", "reply"}
+    if unknown:
+        raise CoachError("script.invalid", f"{path}: unknown key '{sorted(unknown)[0]}'",
+                         "use 'defaults' and [[reply]] tables")
+    replies: list[Reply] = []
+    for i, r in enumerate(data.get("reply", [])):
+        where = f"{path}: reply #{i + 1}"
+        if not isinstance(r, dict) or set(r) - {"after", "say", "delay", "times", "during"}:
+            raise CoachError("script.invalid", f"{where}: keys must be after, say, delay, times, during",
+                             "see the example in `coach demo --help`")
+        after, say = r.get("after"), r.get("say")
+        if after not in content.lines:
+            raise CoachError("script.invalid", f"{where}: 'after' is {after!r}, not a line key",
+                             "use a key from content/lines.toml, e.g. hold_start")
+        if not isinstance(say, str) or not say.strip():
+            raise CoachError("script.invalid", f"{where}: 'say' must be the words to speak", "")
+        delay = r.get("delay", 1.0)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 3600:
+            raise CoachError("script.invalid", f"{where}: 'delay' is {delay!r}",
+                             "seconds from 0 to 3600")
+        times = r.get("times")
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise CoachError("script.invalid", f"{where}: 'times' is {times!r}", "a whole number >= 1")
+        replies.append(Reply(after, say.strip().lower(), float(delay), times, bool(r.get("during"))))
+    if data.get("defaults", True):
+        replies += default_replies(content)
+    return replies
+
+
+def intent_of(text: str, content: Content) -> str | None:
+    """The intent whose phrase is exactly these words (the simulated ear's perfect hearing)."""
+    words = " ".join(text.lower().replace(",", " ").split())
+    for intent in content.intents.values():
+        if words in intent.phrases:
+            return intent.name
+    return None
+
+
+class ReplyBook:
+    """Decides which replies a line triggers, counting how often each rule has fired."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.fired = [0] * len(replies)
+
+    def triggered(self, line: str) -> list[Reply]:
+        out = []
+        taken_after = False
+        for i, r in enumerate(self.replies):
+            if r.after != line or (r.times is not None and self.fired[i] >= r.times):
+                continue
+            if not r.during:
+                if taken_after:
+                    continue  # one answer per prompt: the first matching rule wins
+                taken_after = True
+            self.fired[i] += 1
+            out.append(r)
+        return out

@@ -1,0 +1,15 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path, monkeypatch):
+    """The user's data and cache directories point at a temp dir in every test."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    if "COACH_KEEP_CACHE" not in os.environ:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
