@@ -12,78 +12,15 @@ only after its ``LineDone``. Safety rules held here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import replace
 
 from coach.content import Content, Step, StepKind
 from coach.messages import (Action, CancelTimer, End, Event, Fault, FaultKind, Heard, LineDone,
                             Listen, Outcome, Record, Say, Silence, StartTimer, Tick)
+from coach.engine_rules import hold_cues, listen_set
 from coach.plan import Screening, SessionPlan
 from coach.speech_text import Speech
-
-
-class Phase(Enum):
-    NARRATE = "narrate"      # saying a step's lines; then AWAIT (if ``awaiting``) or next step
-    AWAIT = "await"          # waiting for one of ``awaiting``; re-prompts on silence
-    BREATHE = "breathe"      # paced breathing cues
-    HOLD = "hold"            # the countdown on the tender spot
-    EASE = "ease"            # after "too painful": lighter pressure, waiting for ready
-    REST = "rest"
-    PAUSED = "paused"
-    CONFIRM = "confirm"      # "did you say stop?"
-    FINISH = "finish"        # saying the last lines, then End
-    ENDED = "ended"
-
-
-@dataclass(frozen=True)
-class Hold:
-    side: str
-    started: float
-    planned: float
-    max_due: float
-    """Hard limit: started + the step's max_seconds. Never moved, never frozen."""
-    end_due: float | None
-    """When the planned countdown ends; None while frozen (paused), see ``left_frozen``."""
-    left_frozen: float = 0.0
-    said: frozenset[str] = frozenset()
-    checkins: int = 0
-
-    def left(self, t: float) -> float:
-        due = self.left_frozen if self.end_due is None else self.end_due - t
-        return max(0.0, min(due, self.max_due - t))
-
-
-@dataclass(frozen=True)
-class State:
-    phase: Phase
-    pos: int = -1
-    queue: tuple[tuple[str, str], ...] = ()
-    speaking: tuple[int, str, str] | None = None
-    spoke_at: float = 0.0
-    next_id: int = 1
-    last_line: tuple[str, str] | None = None
-    awaiting: frozenset[str] = frozenset()
-    reprompts: int = 0
-    question: int = 0
-    screening: Screening = Screening.FULL
-    timers: tuple[tuple[str, float], ...] = ()
-    frozen: tuple[tuple[str, float], ...] = ()
-    stash: tuple[tuple[str, str], ...] = ()
-    resume: Phase | None = None
-    resume_awaiting: frozenset[str] = frozenset()
-    pain: int = 0
-    breath_in: float = 5.0
-    breath_out: float = 5.0
-    breaths: int = 0
-    hold: Hold | None = None
-    deaf: bool = False
-    outcome: Outcome | None = None
-    listening: frozenset[str] = frozenset()
-
-
-ALWAYS = frozenset({"stop", "help", "repeat"})
-SAFETY_TIMERS = ("hold_end", "hold_max")
-"""Timers that keep running through pause, ease-off and confirmation."""
+from coach.state import SAFETY_TIMERS, Hold, Phase, State
 
 
 class Engine:
@@ -143,7 +80,7 @@ class Engine:
                         reprompts=0, queue=(self.speech.line("unsure_confirm"),))
             return s
         if i == "help":
-            return self._interject(s, self.speech.help(self._listen_set(s)), out)
+            return self._interject(s, self.speech.help(listen_set(s, self.current_step(s), self._screening_pos())), out)
         if i == "repeat":
             if s.speaking and (s.speaking[1], s.speaking[2]) == s.last_line:
                 return replace(self._silence(s, out), queue=(s.last_line,) + s.queue)
@@ -212,7 +149,7 @@ class Engine:
             s = replace(s, timers=tuple(x for x in s.timers if x[0] != name))
             s = self._timer_fired(s, name, t, out)
         if s.phase is Phase.HOLD and s.hold:
-            s = self._hold_cues(s, t)
+            s = hold_cues(s, self.current_step(s), self.speech, t)
         return s
 
     def _timer_fired(self, s: State, name: str, t: float, out: list[Action]) -> State:
@@ -448,57 +385,11 @@ class Engine:
                 break
         if s.phase is Phase.ENDED:
             return s, out
-        listen = frozenset() if s.deaf else self._listen_set(s)
+        listen = frozenset() if s.deaf else listen_set(s, self.current_step(s), self._screening_pos())
         if listen != s.listening:
             out.append(Listen(listen))
             s = replace(s, listening=listen)
         return s, out
-
-    def _listen_set(self, s: State) -> frozenset[str]:
-        step = self.current_step(s)
-        ball = {"too_painful"} if step and step.on_ball else set()
-        early = {"health_changed"} if s.pos <= self._screening_pos() else set()
-        by_phase = {
-            Phase.NARRATE: {"pause", "skip"} | ball | early,
-            Phase.AWAIT: {"pause", "skip"} | set(s.awaiting) | ball | early,
-            Phase.BREATHE: {"pause", "skip", "slower", "faster"} | ball,
-            Phase.HOLD: {"pause", "skip", "slower", "faster", "released", "better", "how_long"} | ball,
-            Phase.EASE: {"ready", "too_painful", "how_long"},
-            Phase.REST: {"pause", "skip", "ready", "how_long"},
-            Phase.PAUSED: {"resume", "ready", "how_long"},
-            Phase.CONFIRM: {"yes", "no", "too_painful"},
-            Phase.FINISH: set(),
-        }[s.phase]
-        if step and step.kind is StepKind.FEEDBACK:
-            by_phase -= {"skip"}
-        if s.phase in (Phase.CONFIRM, Phase.FINISH):
-            return frozenset(by_phase | {"stop"} | ({"repeat"} if s.phase is Phase.CONFIRM else set()))
-        return frozenset(by_phase | ALWAYS)
-
-    def _hold_cues(self, s: State, t: float) -> State:
-        """Announcements, the last seconds counted, and calm check-ins during a hold."""
-        h, step = s.hold, self.current_step(s)
-        left = h.left(t)
-        said, q, checkins = set(h.said), s.queue, h.checkins
-        due = [a for a in step.announce if left <= a.left and f"a{a.left:g}" not in said]
-        for a in due:
-            said.add(f"a{a.left:g}")
-        if due and left > min(a.left for a in due) - 10:
-            q += (self.speech.line(min(due, key=lambda a: a.left).line),)
-        idle = s.speaking is None and not q
-        n = int(-(-left // 1))  # ceil
-        if idle and 0 < n <= step.count_last and f"c{n}" not in said:
-            said |= {f"c{k}" for k in range(n, step.count_last + 1)}
-            q += (self.speech.line("count", n=str(n)),)
-        elif idle and step.checkins and left > step.count_last + 8 and step.checkin_every > 0 \
-                and h.planned - left >= (checkins + 1) * step.checkin_every \
-                and not any(0 <= left - a.left < 8 for a in step.announce):
-            key = step.checkins[checkins % len(step.checkins)]
-            q += (self.speech.line(key, inhale=f"{s.breath_in:g}", exhale=f"{s.breath_out:g}"),)
-            checkins += 1
-        if q == s.queue and said == h.said:
-            return s
-        return replace(s, queue=q, hold=replace(h, said=frozenset(said), checkins=checkins))
 
     def _interject(self, s: State, line: tuple[str, str], out: list[Action]) -> State:
         """Say ``line`` now; whatever it cut off is said again after it."""

@@ -50,7 +50,9 @@ class EventLog:
         if isinstance(ev, Heard):
             self.write(ev.t, "heard", intent=ev.intent, text=ev.text,
                        confidence=round(ev.confidence, 3), final=ev.final,
-                       alternatives=list(ev.alternatives))
+                       alternatives=list(ev.alternatives),
+                       **({"start": round(ev.start, 3), "end": round(ev.end, 3)}
+                          if ev.start is not None and ev.end is not None else {}))
         elif isinstance(ev, LineDone):
             self.write(ev.t, "line_done", utterance=ev.utterance, interrupted=ev.interrupted)
         elif isinstance(ev, Fault):

@@ -18,6 +18,9 @@ class Heard:
     confidence: float = 1.0
     final: bool = True
     alternatives: tuple[str, ...] = ()
+    start: float | None = None
+    """Session seconds where the words began in the audio (None when not from audio)."""
+    end: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,211 @@
+"""``coach demo``: the whole session with no sound card, in an in-process audio world.
+
+Time comes from the audio itself: the world advances in 50 ms blocks. Each block, the virtual
+speaker plays the next 50 ms of the coach's synthesized voice; a simulated user (a different
+espeak-ng voice) speaks what the user script says; the "microphone" hears the user plus an echo of
+the coach (attenuated, delayed) plus a little noise; the same listening stage as a live session
+(echo suppressor, recognizer, self-speech filter) turns that into intents for the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from coach.asr.base import SAMPLE_RATE
+from coach.driver import SessionDriver
+from coach.ear import Ear
+from coach.messages import End, Heard, LineDone, Listen, Say, Silence, Tick
+from coach.user_script import Reply, ReplyBook
+
+BLOCK = 800
+"""Samples per world step: 50 ms at 16 kHz."""
+
+
+@dataclass(frozen=True)
+class World:
+    echo_db: float = -20.0
+    """Level of the coach's voice reaching the microphone, dB relative to what is played."""
+    echo_delay_ms: float = 40.0
+    noise_db: float = -60.0
+    """White noise at the microphone, dBFS."""
+    speed: float = 1.0
+    """Times real time; 0 runs as fast as the machine can."""
+    limit: float = 3 * 3600.0
+    seed: int = 0
+
+
+class VirtualSpeaker:
+    """Plays queued utterances block by block; ``stop`` silences from the next block on."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[int, np.ndarray, str]] = []
+        self.pos = 0
+
+    def play(self, utterance: int, samples: np.ndarray, text: str) -> None:
+        self.queue.append((utterance, samples, text))
+
+    def stop(self) -> None:
+        self.queue.clear()
+        self.pos = 0
+
+    @property
+    def now_playing(self) -> str | None:
+        return self.queue[0][2] if self.queue else None
+
+    def next_block(self) -> tuple[np.ndarray, list[int]]:
+        out = np.zeros(BLOCK, dtype=np.float32)
+        done, filled = [], 0
+        while self.queue and filled < BLOCK:
+            utt, samples, _ = self.queue[0]
+            take = min(BLOCK - filled, len(samples) - self.pos)
+            out[filled:filled + take] = samples[self.pos:self.pos + take]
+            filled += take
+            self.pos += take
+            if self.pos >= len(samples):
+                done.append(utt)
+                self.queue.pop(0)
+                self.pos = 0
+        return out, done
+
+
+class UserVoice:
+    """The simulated user's speech, placed on the world's timeline."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, np.ndarray]] = []
+
+    def speak(self, at_sample: int, samples: np.ndarray) -> None:
+        self.parts.append((at_sample, samples))
+
+    def block(self, start: int) -> np.ndarray:
+        out = np.zeros(BLOCK, dtype=np.float32)
+        keep = []
+        for at, s in self.parts:
+            a, b = max(start, at), min(start + BLOCK, at + len(s))
+            if a < b:
+                out[a - start:b - start] += s[a - at:b - at]
+            if at + len(s) > start + BLOCK:
+                keep.append((at, s))
+        self.parts = keep
+        return out
+
+
+@dataclass
+class DemoRun:
+    driver: SessionDriver
+    ear: Ear
+    coach_audio: list[np.ndarray] = field(default_factory=list)
+    mic_audio: list[np.ndarray] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.ndarray],
+             user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World = World(),
+             *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None) -> DemoRun:
+    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz."""
+    run = DemoRun(driver, ear)
+    speaker, user, book = VirtualSpeaker(), UserVoice(), ReplyBook(replies)
+    rng = np.random.default_rng(world.seed)
+    delay = int(world.echo_delay_ms * SAMPLE_RATE / 1000)
+    echo_line = np.zeros(delay + BLOCK, dtype=np.float32)
+    gain = 10 ** (world.echo_db / 20)
+    noise = 10 ** (world.noise_db / 20)
+    n = 0  # samples since start
+    pending_replies: list[tuple[int, str, int, bool]] = []
+    cut: set[int] = set()
+    ending_at: float | None = None
+    wall0 = time.monotonic()
+
+    def say_out(text: str) -> None:
+        if echo_to:
+            echo_to(text)
+
+    def perform(actions: list) -> None:
+        nonlocal ending_at
+        t = n / SAMPLE_RATE
+        for a in actions:
+            if isinstance(a, Say):
+                samples = coach_voice(a.text)
+                speaker.play(a.utterance, samples, a.text)
+                say_out(f"{t:8.1f}s  coach  {a.text}")
+                dur = len(samples)
+                for r in book.triggered(a.line):
+                    at = n + int(r.delay * SAMPLE_RATE) + (0 if r.during else dur)
+                    pending_replies.append((at, r.say, a.utterance, r.during))
+            elif isinstance(a, Silence):
+                if speaker.queue:
+                    cut.add(speaker.queue[0][0])
+                speaker.stop()
+                driver.log.write(t, "speaker_stopped")
+            elif isinstance(a, Listen):
+                ear.listen_for(a.intents)
+            elif isinstance(a, End):
+                ending_at = t
+
+    perform(driver.start(0.0))
+    while n / SAMPLE_RATE < world.limit:
+        t0 = n / SAMPLE_RATE
+        for item in [p for p in pending_replies if p[0] <= n]:
+            pending_replies.remove(item)
+            at, words, utt, during = item
+            if not during and utt in cut:
+                continue
+            samples = user_voice(words)
+            user.speak(n, samples)
+            driver.log.write(t0, "user_spoke", text=words, start=round(t0, 3),
+                             end=round(t0 + len(samples) / SAMPLE_RATE, 3))
+            say_out(f"{t0:8.1f}s  user   {words}")
+        coach, finished = speaker.next_block()
+        voice = user.block(n)
+        echo_line = np.concatenate([echo_line[BLOCK:], coach]) if delay else coach
+        mic = voice + gain * echo_line[:BLOCK] + noise * rng.standard_normal(BLOCK).astype(np.float32)
+        mic16 = np.clip(mic * 32767, -32768, 32767).astype(np.int16)
+        ref16 = np.clip(coach * 32767, -32768, 32767).astype(np.int16)
+        heard = ear.hear(mic16, t0, reference=ref16, now_playing=speaker.now_playing)
+        if keep_audio:
+            run.coach_audio.append(ref16)
+            run.mic_audio.append(mic16)
+        n += BLOCK
+        t = n / SAMPLE_RATE
+        if ending_at is not None:
+            if not speaker.queue or t - ending_at > 15:
+                break
+        else:
+            for utt in finished:
+                perform(driver.feed(LineDone(utt, t)))
+            for h in heard:
+                if not driver.ended:
+                    say_out(f"{t:8.1f}s  heard  {h.intent} ({h.text!r}, {h.confidence:.2f})")
+                    perform(driver.feed(h))
+            if not driver.ended:
+                perform(driver.feed(Tick(t)))
+        if world.speed > 0:
+            lag = wall0 + t / world.speed - time.monotonic()
+            if lag > 0:
+                time.sleep(lag)
+    run.wall_seconds = time.monotonic() - wall0
+    return run
+
+
+def write_wav(path: Path, run: DemoRun) -> None:
+    """Stereo 16 kHz WAV: left the coach as played, right what the microphone heard."""
+    coach = np.concatenate(run.coach_audio) if run.coach_audio else np.zeros(0, np.int16)
+    mic = np.concatenate(run.mic_audio) if run.mic_audio else np.zeros(0, np.int16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(np.stack([coach, mic], axis=1).astype("<i2").tobytes())
+
+
+def print_line(text: str) -> None:
+    print(text, flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,83 @@
+"""The listening stage: microphone blocks (16 kHz int16) and the coach's own played audio in,
+``Heard`` events out.
+
+mic block ─▶ echo suppressor (reference: what the coach is playing) ─▶ recognizer ─▶ self-speech
+filter ─▶ Heard. The vocabulary follows the engine's ``Listen`` actions: a small set per state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.asr.base import SAMPLE_RATE, Hypothesis, Recognizer
+from coach.content import Content
+from coach.messages import Heard
+
+
+@dataclass(frozen=True)
+class EarStats:
+    blocks: int
+    audio_seconds: float
+    cpu_seconds: float
+    """Process CPU time spent inside ``hear`` (echo + recognizer + filter)."""
+    dropped_self: int
+    """Hypotheses dropped as the coach's own voice."""
+
+
+class Ear:
+    def __init__(self, recognizer: Recognizer, content: Content, echo=None, self_filter=None) -> None:
+        self.recognizer = recognizer
+        self.content = content
+        self.echo = echo
+        self.self_filter = self_filter
+        self._intents: frozenset[str] | None = None
+        self._fed = 0  # samples fed to the recognizer
+        self._t0: float | None = None
+        self._blocks = 0
+        self._cpu = 0.0
+        self._dropped = 0
+
+    def listen_for(self, intents: frozenset[str]) -> None:
+        if intents == self._intents:
+            return
+        self._intents = intents
+        if intents:
+            self.recognizer.set_vocabulary(self.content.phrases(intents))
+
+    def hear(self, block: np.ndarray, t_start: float, reference: np.ndarray | None = None,
+             now_playing: str | None = None) -> list[Heard]:
+        """Feed one block that began at session time ``t_start``; return what was heard."""
+        c0 = time.process_time()
+        if self._t0 is None:
+            self._t0 = t_start - self._fed / SAMPLE_RATE
+        ratio = float("inf")
+        if self.echo is not None and reference is not None:
+            block = self.echo.process(block, reference)
+            ratio = float(getattr(self.echo, "user_energy_ratio", ratio))
+        hyps = self.recognizer.accept(block) if self._intents else []
+        self._fed += len(block)
+        t_now = t_start + len(block) / SAMPLE_RATE
+        out = []
+        for h in hyps:
+            if self.self_filter is not None and not self.self_filter.allow(h, now_playing, ratio):
+                self._dropped += 1
+                continue
+            out.append(self._heard(h, t_now))
+        self._blocks += 1
+        self._cpu += time.process_time() - c0
+        return out
+
+    def flush(self, t_now: float) -> list[Heard]:
+        flush = getattr(self.recognizer, "flush", None)
+        return [self._heard(h, t_now) for h in (flush() if flush else [])]
+
+    def stats(self) -> EarStats:
+        return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)
+
+    def _heard(self, h: Hypothesis, t_now: float) -> Heard:
+        t0 = self._t0 or 0.0
+        return Heard(h.intent, t_now, text=h.text, confidence=h.confidence, final=h.final,
+                     alternatives=h.alternatives, start=t0 + h.start, end=t0 + h.end)

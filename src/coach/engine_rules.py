@@ -1,0 +1,57 @@
+"""Rules the engine consults: what each state listens for, and what a hold says when."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from coach.content import Step, StepKind
+from coach.speech_text import Speech
+from coach.state import ALWAYS, Phase, State
+
+
+def listen_set(s: State, step: Step | None, screening_pos: int) -> frozenset[str]:
+    """What the user can say in this state: a small vocabulary, so recognition stays accurate."""
+    ball = {"too_painful"} if step and step.on_ball else set()
+    early = {"health_changed"} if s.pos <= screening_pos else set()
+    by_phase = {
+        Phase.NARRATE: {"pause", "skip"} | ball | early,
+        Phase.AWAIT: {"pause", "skip"} | set(s.awaiting) | ball | early,
+        Phase.BREATHE: {"pause", "skip", "slower", "faster"} | ball,
+        Phase.HOLD: {"pause", "skip", "slower", "faster", "released", "better", "how_long"} | ball,
+        Phase.EASE: {"ready", "too_painful", "how_long"},
+        Phase.REST: {"pause", "skip", "ready", "how_long"},
+        Phase.PAUSED: {"resume", "ready", "how_long"},
+        Phase.CONFIRM: {"yes", "no", "too_painful"},
+        Phase.FINISH: set(),
+    }[s.phase]
+    if step and step.kind is StepKind.FEEDBACK:
+        by_phase -= {"skip"}
+    if s.phase in (Phase.CONFIRM, Phase.FINISH):
+        return frozenset(by_phase | {"stop"} | ({"repeat"} if s.phase is Phase.CONFIRM else set()))
+    return frozenset(by_phase | ALWAYS)
+
+
+def hold_cues(s: State, step: Step, speech: Speech, t: float) -> State:
+    """Announcements, the last seconds counted, and calm check-ins during a hold."""
+    h = s.hold
+    left = h.left(t)
+    said, q, checkins = set(h.said), s.queue, h.checkins
+    due = [a for a in step.announce if left <= a.left and f"a{a.left:g}" not in said]
+    for a in due:
+        said.add(f"a{a.left:g}")
+    if due and left > min(a.left for a in due) - 10:
+        q += (speech.line(min(due, key=lambda a: a.left).line),)
+    idle = s.speaking is None and not q
+    n = int(-(-left // 1))  # ceil
+    if idle and 0 < n <= step.count_last and f"c{n}" not in said:
+        said |= {f"c{k}" for k in range(n, step.count_last + 1)}
+        q += (speech.line("count", n=str(n)),)
+    elif idle and step.checkins and left > step.count_last + 8 and step.checkin_every > 0 \
+            and h.planned - left >= (checkins + 1) * step.checkin_every \
+            and not any(0 <= left - a.left < 8 for a in step.announce):
+        key = step.checkins[checkins % len(step.checkins)]
+        q += (speech.line(key, inhale=f"{s.breath_in:g}", exhale=f"{s.breath_out:g}"),)
+        checkins += 1
+    if q == s.queue and said == h.said:
+        return s
+    return replace(s, queue=q, hold=replace(h, said=frozenset(said), checkins=checkins))

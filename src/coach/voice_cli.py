@@ -1,0 +1,254 @@
+"""The voice subcommands: the main session, ``demo``, ``hear``, ``devices``, ``voices``, ``model``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coach.errors import CoachError
+
+COACH_VOICE = "en-us"
+USER_VOICE = "en-us+m3"
+"""The simulated user's voice: another espeak-ng variant, distinct from the coach's."""
+
+
+def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
+    def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
+        s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None,
+                       help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
+        s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
+        s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
+        s.add_argument("--rate", type=int, default=150, help="speaking rate, words per minute")
+        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0")
+        s.add_argument("--routine", default="psoas-ball")
+        s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
+        if devices:
+            s.add_argument("--mic", default=None, help="microphone: index or part of its name")
+            s.add_argument("--speaker", default=None, help="speaker: index or part of its name")
+
+    s = sub.add_parser("session", help="a hands-free session on the microphone and speaker "
+                       "(what `coach` does with no subcommand)")
+    audio_opts(s, devices=True)
+    s.add_argument("--no-mic-check", action="store_true", help="skip the 'say ready' microphone check")
+    s.set_defaults(func=cmd_session)
+    parser.set_defaults(func_default=cmd_session)
+    for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
+                          ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
+                          ("mic", None), ("speaker", None), ("no_mic_check", False)):
+        parser.set_defaults(**{name: default})
+
+    s = sub.add_parser("demo", help="the whole session with no sound card: a simulated user "
+                       "answers by voice through the same recognizer")
+    audio_opts(s, devices=False)
+    s.add_argument("--user-script", type=Path, help="TOML: what the user says and when "
+                   "(default: an ordinary, cooperative user)")
+    s.add_argument("--speed", type=float, default=1.0, help="times real time; 0 = as fast as possible")
+    s.add_argument("--wav", type=Path, help="write the session's audio here (left: coach, right: mic)")
+    s.add_argument("--echo-db", type=float, default=-20.0, help="the coach's echo at the mic, dB")
+    s.add_argument("--quiet", action="store_true", help="do not print the transcript")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("hear", help="run a WAV through the recognizer; one JSON line per intent")
+    s.add_argument("wav", type=Path)
+    s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None)
+    s.add_argument("--model", default=None)
+    s.add_argument("--intents", default=None,
+                   help="comma-separated intents to listen for (default: all)")
+    s.set_defaults(func=cmd_hear)
+
+    s = sub.add_parser("devices", help="list audio devices")
+    s.set_defaults(func=cmd_devices)
+    s = sub.add_parser("voices", help="list the synthesizer's voices")
+    s.set_defaults(func=cmd_voices)
+    s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
+                       "English model")
+    s.add_argument("action", choices=("download", "where"))
+    s.set_defaults(func=cmd_model)
+
+
+# --- building blocks -------------------------------------------------------------------------
+def load_recognizer_for(args: argparse.Namespace):
+    from coach.asr.hear import load_recognizer
+    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
+
+
+def build_ear(recognizer, content):
+    from coach.ear import Ear
+    try:
+        from coach.asr.echo import EchoSuppressor, SelfSpeechFilter
+    except ImportError:
+        return Ear(recognizer, content)
+    return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter())
+
+
+def synthesizer(voice: str, rate: int, volume: float):
+    from coach.tts import Synthesizer
+    return Synthesizer(voice=voice, rate_wpm=rate, volume=volume)
+
+
+def voice_16k(synth) -> Any:
+    """text -> float32 samples at 16 kHz, cached."""
+    import soxr
+    cache: dict[str, np.ndarray] = {}
+
+    def render(text: str) -> np.ndarray:
+        if text not in cache:
+            r = synth.render(text)
+            x = r.samples.astype(np.float32) / 32768.0
+            cache[text] = soxr.resample(x, r.rate, 16000).astype(np.float32) if r.rate != 16000 else x
+        return cache[text]
+    return render
+
+
+def build_driver(args: argparse.Namespace, info: dict[str, Any]):
+    from coach.content import load_content
+    from coach.driver import SessionDriver
+    from coach.engine import Engine
+    from coach.eventlog import EventLog, JsonlFile, default_log_path
+    from coach.plan import SessionPlan
+
+    content = load_content(args.routine, getattr(args, "content", None))
+    log = EventLog()
+    log.sinks.append(JsonlFile(default_log_path(log.session)))
+    if getattr(args, "events", None):
+        log.sinks.append(JsonlFile(args.events))
+    plan = SessionPlan()
+    try:
+        from coach.history.session import plan_and_record
+    except ImportError:
+        pass
+    else:
+        plan = plan_and_record(content, log)
+    log.write(0.0, "session_info", **info)
+    return content, SessionDriver(Engine(content, plan), log)
+
+
+def render_ahead(synth, content) -> None:
+    texts = [t for t in content.lines.values() if "{" not in t]
+    ahead = getattr(synth, "render_ahead", None)
+    if ahead:
+        ahead(texts)
+
+
+# --- commands ---------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from coach.content import load_content
+    from coach.demo import World, print_line, run_demo, write_wav
+    from coach.user_script import default_replies, load_user_script
+
+    content = load_content(args.routine, getattr(args, "content", None))
+    replies = load_user_script(args.user_script, content) if args.user_script else \
+        default_replies(content)
+    recognizer = load_recognizer_for(args)
+    info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
+            "user_voice": USER_VOICE, "speed": args.speed}
+    content, driver = build_driver(args, info)
+    ear = build_ear(recognizer, content)
+    coach_synth = synthesizer(args.voice, args.rate, args.volume)
+    render_ahead(coach_synth, content)
+    user_synth = synthesizer(USER_VOICE, 165, 1.0)
+    if not args.quiet:
+        print(f"coach demo: listening with {recognizer.name}; the user is simulated "
+              f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
+    run = run_demo(driver, ear, voice_16k(coach_synth), voice_16k(user_synth), replies,
+                   World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
+                   echo_to=None if args.quiet else print_line)
+    if args.wav:
+        write_wav(args.wav, run)
+    end = driver.end
+    stats = ear.stats()
+    print(f"session ended: {end.outcome.value if end else 'not ended'}; "
+          f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; "
+          f"listening CPU {stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second; "
+          f"log: {driver.log.sinks[0].path}", flush=True)
+    return 0 if end is not None else 1
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    from coach import audio
+    from coach.live import LiveDevices, LiveSession
+    try:
+        mic_index = audio.resolve_device(args.mic, "input")
+        spk_index = audio.resolve_device(args.speaker, "output")
+    except CoachError as err:
+        if err.code == "audio.no_devices" and args.mic is None:
+            print(f"coach: {err.message}\ncoach: no microphone here, so running the narrated demo "
+                  "with a simulated user instead (`coach demo --help`).", file=sys.stderr, flush=True)
+            demo_args = argparse.Namespace(**{**vars(args), "user_script": None, "speed": 1.0,
+                                              "wav": None, "echo_db": -20.0, "quiet": False})
+            return cmd_demo(demo_args)
+        raise
+    recognizer = load_recognizer_for(args)
+    print(f"coach: listening with {recognizer.name}", flush=True)
+    content, driver = build_driver(args, {"mode": "live", "recognizer": recognizer.name,
+                                          "voice": args.voice})
+    synth = synthesizer(args.voice, args.rate, args.volume)
+    render_ahead(synth, content)
+
+    def render(text: str):
+        r = synth.render(text)
+        return r.samples, r.rate
+
+    with audio.Speaker(spk_index) as speaker, audio.Microphone(mic_index) as mic:
+        ear = build_ear(recognizer, content)
+        if not args.no_mic_check:
+            from coach.mic_check import mic_check
+            mic_check(content, ear, speaker, mic, render)
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print)
+        end = session.run()
+    print(f"session ended: {end.outcome.value if end else 'not ended'}; log: "
+          f"{driver.log.sinks[0].path}")
+    if end is None or end.outcome.value == "fault":
+        return 1
+    return 0
+
+
+def cmd_hear(args: argparse.Namespace) -> int:
+    from coach.asr.hear import hear_file
+    from coach.content import INTENTS, load_content
+    content = load_content("psoas-ball", getattr(args, "content", None))
+    names = INTENTS if not args.intents else tuple(x.strip() for x in args.intents.split(","))
+    for n in names:
+        if n not in content.intents:
+            raise CoachError("hear.unknown_intent", f"unknown intent '{n}'",
+                             "choose from: " + ", ".join(INTENTS))
+    rec = load_recognizer_for(args)
+    rec.set_vocabulary(content.phrases(set(names)))
+    for h in hear_file(args.wav, rec):
+        print(json.dumps({"intent": h.intent, "text": h.text, "confidence": round(h.confidence, 3),
+                          "start": round(h.start, 3), "end": round(h.end, 3), "final": h.final}))
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from coach import audio
+    devices = audio.list_devices()
+    if not devices:
+        print("no audio devices (PortAudio sees none); `coach demo` runs without any")
+    for d in devices:
+        print(f"{d.index:3}  {d.name:40} in {d.max_input_channels}  out {d.max_output_channels}  "
+              f"{d.default_rate:.0f} Hz")
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from coach.tts import list_voices
+    for v in list_voices():
+        print(f"{v.id:24} {getattr(v, 'name', '')}  {','.join(getattr(v, 'languages', []) or [])}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from coach import models
+    if args.action == "where":
+        found = models.find_vosk_model(None)
+        print(found if found else "no vosk model installed; pocketsphinx (built in) is used")
+        return 0
+    path = models.download_vosk_model()
+    print(f"installed: {path}")
+    return 0
