@@ -47,5 +47,8 @@ class Recognizer(Protocol):
     def accept(self, block: np.ndarray) -> list[Hypothesis]:
         """Feed one block of 16 kHz mono int16 samples; return what was heard in it."""
 
+    def flush(self) -> list[Hypothesis]:
+        """End of input: return what the utterance in progress still holds."""
+
     def reset(self) -> None:
         """Forget the utterance in progress (audio time keeps counting)."""
