@@ -6,6 +6,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+pytest_plugins = ["audio_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path, monkeypatch):

@@ -1,0 +1,93 @@
+"""Speech synthesis with the real espeak-ng (through pyttsx3, and the espeak-ng program)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach import tts
+from coach.errors import CoachError
+
+LINE = "Breathe in slowly, and let the ball sink deeper into the muscle."
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def test_renders_speech(tmp_path: Path) -> None:
+    r = tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path).render(LINE)
+    assert r.source == "engine"
+    assert r.samples.dtype == np.int16 and r.rate == 22050
+    assert 2.0 < r.duration < 8.0  # 11 words at 160 words/minute
+    assert rms(r.samples) > 1000
+
+
+def test_cache_hits_are_fast_and_identical(tmp_path: Path) -> None:
+    synth = tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path)
+    first = synth.render(LINE)
+    again = synth.render(LINE)
+    from_disk = tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path).render(LINE)
+    print(f"\nrender: engine {first.seconds * 1e3:.1f} ms, memory {again.seconds * 1e3:.3f} ms, "
+          f"disk {from_disk.seconds * 1e3:.2f} ms")
+    assert (again.source, from_disk.source) == ("memory", "disk")
+    assert np.array_equal(first.samples, again.samples) and np.array_equal(first.samples, from_disk.samples)
+    assert again.seconds < first.seconds / 2 and again.seconds < 0.005
+    assert from_disk.seconds < first.seconds
+    assert synth.cache_path(LINE).is_file()
+
+
+def test_rate_and_volume_apply_on_every_line(tmp_path: Path) -> None:
+    """A reused pyttsx3 engine stops applying property changes: each line must still get its own."""
+    durations = {}
+    for rate in (100, 250, 100, 250):
+        r = tts.Synthesizer(rate_wpm=rate, cache_dir=tmp_path / str(len(durations))).render(LINE)
+        durations.setdefault(rate, []).append(r.duration)
+    assert min(durations[100]) > 1.8 * max(durations[250])
+    loud = tts.Synthesizer(volume=1.0, cache_dir=tmp_path).render("Relax your shoulders.")
+    soft = tts.Synthesizer(volume=0.3, cache_dir=tmp_path).render("Relax your shoulders.")
+    assert rms(soft.samples) < 0.5 * rms(loud.samples)
+
+
+def test_cache_key_separates_settings(tmp_path: Path) -> None:
+    a = tts.Synthesizer(rate_wpm=150, cache_dir=tmp_path)
+    b = tts.Synthesizer(rate_wpm=151, cache_dir=tmp_path)
+    c = tts.Synthesizer(rate_wpm=150, voice="gmw/en-us", cache_dir=tmp_path)
+    assert len({a.cache_path(LINE), b.cache_path(LINE), c.cache_path(LINE), a.cache_path(LINE + ".")}) == 4
+    assert "pyttsx3-2.99" in a.engine_name and "espeak-ng" in a.engine_name
+
+
+def test_voices() -> None:
+    voices = tts.list_voices()
+    assert voices
+    assert any(v.id == "gmw/en-us" for v in voices)
+    assert tts.Synthesizer(voice="English (America)").voice == "gmw/en-us"
+    with pytest.raises(CoachError) as err:
+        tts.Synthesizer(voice="no-such-voice")
+    assert err.value.code == "tts.no_voice" and "no-such-voice" in err.value.message
+
+
+def test_espeak_program_engine(tmp_path: Path) -> None:
+    synth = tts.Synthesizer(rate_wpm=160, engine="espeak-ng", cache_dir=tmp_path)
+    r = synth.render(LINE)
+    assert synth.engine_name.startswith("espeak-ng-")
+    assert r.rate == 22050 and 2.0 < r.duration < 8.0 and rms(r.samples) > 1000
+
+
+def test_render_ahead(tmp_path: Path) -> None:
+    lines = ["Find the spot.", "Ease your weight onto the ball.", "Breathe out."]
+    with tts.Synthesizer(cache_dir=tmp_path) as synth:
+        assert not any(synth.is_cached(t) for t in lines)
+        synth.render_ahead(lines)
+        assert synth.wait_ahead(timeout=30)
+        assert all(synth.is_cached(t) for t in lines)
+        assert synth.render(lines[1]).source == "memory"
+
+
+def test_missing_espeak_names_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng program on it
+    with pytest.raises(CoachError) as err:
+        tts.Synthesizer(engine="espeak-ng", cache_dir=tmp_path)
+    assert err.value.code == "tts.no_espeak" and "scripts/setup" in err.value.hint
