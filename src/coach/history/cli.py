@@ -1,0 +1,59 @@
+"""``coach history``: the sessions as a table, JSON or CSV on stdout, or a PNG plot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from coach.history.report import plot, table, to_csv, to_json
+from coach.history.store import HistoryStore, default_db_path
+
+
+def add_history_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``history`` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "history", help="show past sessions: holds, pain, feedback, outcome",
+        description="Past sessions from the history database: a table by default, or an export.")
+    p.add_argument("--db", type=Path, default=None,
+                   help=f"history database (default: {default_db_path()})")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print every session as JSON")
+    out.add_argument("--csv", action="store_true", help="print one CSV row per hold")
+    p.add_argument("--plot", type=Path, metavar="FILE.png",
+                   help="draw hold seconds per side, pain and feedback over time to a PNG")
+    p.set_defaults(func=run_history)
+    return p
+
+
+def run_history(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `coach history | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    with HistoryStore(args.db) as store:
+        sessions = store.sessions()
+        path = store.path
+    if args.plot:
+        plot(sessions, args.plot)
+        print(f"wrote {args.plot} ({sum(1 for s in sessions if s.holds)} sessions with holds)",
+              file=sys.stderr)
+    if args.json:
+        print(to_json(sessions))
+    elif args.csv:
+        sys.stdout.write(to_csv(sessions))
+    elif not args.plot:
+        if not sessions:
+            print(f"no sessions recorded yet in {path}")
+        else:
+            print(table(sessions))
+            unfinished = sum(1 for s in sessions if s.status == "unfinished")
+            if unfinished:
+                print(f"\n{unfinished} unfinished: the program stopped before the session ended")
+    return 0

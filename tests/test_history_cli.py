@@ -1,0 +1,109 @@
+"""`coach history`: the table, JSON and CSV exports (parsed back) and the PNG plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+from coach.history import HistoryStore, plan_next
+from test_history_fixtures import SECRET, T0, H, both, entries, record_all
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    """Five sessions as the adaptive plan would run them: a climb, pain, a stop and a crash."""
+    p = tmp_path / "h.db"
+    store = HistoryStore(p)
+    script = [(0, {}, "better"), (2, {"pain": 1}, "worse"), (4, {}, "same"),
+              (6, {"how": "stopped", "actual": 50.0}, None)]
+    for i, (d, kw, fb) in enumerate(script):
+        hold = plan_next(store, now=T0 + timedelta(days=d)).hold_seconds
+        record_all(store, entries(f"s{i}", T0 + timedelta(days=d), holds=both(hold, **kw),
+                                  feedback=fb, outcome="completed" if fb else "stopped",
+                                  pace=(6.0, 8.0) if i == 2 else None))
+    record_all(store, entries("s4", T0 + timedelta(days=7), holds=[H("right", 135, None, None)],
+                              feedback=None, outcome=None))
+    store.close()
+    return p
+
+
+def test_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["date", "(UTC)"] and "feedback" in lines[0]
+    assert "2025-03-03 08:00" in lines[2] and "right 120/120 s completed" in lines[2]
+    assert "too_painful" not in lines[3] and lines[3].split()[-3:] == ["1", "worse", "completed"]
+    assert "right 50/135 s stopped" in lines[5] and lines[5].endswith("stopped")
+    assert "right -/135 s unfinished" in lines[6] and lines[6].endswith("unfinished")
+    assert "1 unfinished" in out and SECRET not in out
+
+
+def test_empty_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history"]) == 0  # the default database, in the test's data dir
+    assert "no sessions recorded yet" in capsys.readouterr().out
+    assert main(["history", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "history.empty" in capsys.readouterr().err
+
+
+def test_json_export_parses_back(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "--db", str(db), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["id"] for s in data] == ["s0", "s1", "s2", "s3", "s4"]
+    assert [s["status"] for s in data] == ["completed"] * 3 + ["stopped", "unfinished"]
+    assert [s["planned_hold"] for s in data] == [120, 135, 120, 135, 135]
+    assert data[1]["pain_count"] == 1 and data[1]["feedback"] == "worse"
+    assert data[1]["holds"][0] == {"side": "right", "planned": 135, "actual": 135,
+                                   "how": "completed", "pain": 1}
+    assert (data[2]["pace_in"], data[2]["pace_out"]) == (6.0, 8.0)
+    assert data[0]["started"].startswith("2025-03-03T08:00:01")
+
+
+def test_csv_export_parses_back(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "--db", str(db), "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 2 + 2 + 2 + 2 + 1  # one per hold
+    assert [(r["session"], r["side"], r["how"]) for r in rows[:2]] == [
+        ("s0", "right", "completed"), ("s0", "left", "completed")]
+    assert float(rows[6]["actual"]) == 50.0 and rows[6]["how"] == "stopped"
+    assert rows[-1]["status"] == "unfinished" and rows[-1]["actual"] == ""
+    assert rows[2]["hold_pain"] == "1" and rows[2]["feedback"] == "worse"
+
+
+def test_json_and_csv_together_are_refused(db: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["history", "--db", str(db), "--json", "--csv"])
+
+
+def test_plot_writes_a_png(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plots" / "history.png"
+    assert main(["history", "--db", str(db), "--plot", str(out)]) == 0
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 800 and height > 500 and len(data) > 30_000
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_plot_of_a_single_session(tmp_path: Path) -> None:
+    from coach.history.report import plot
+    store = HistoryStore(tmp_path / "h.db")
+    record_all(store, entries("only", holds=both(120, pain=1)))
+    plot(store.sessions(), tmp_path / "one.png")
+    assert (tmp_path / "one.png").stat().st_size > 20_000
+
+
+def test_a_corrupt_database_exits_2_with_the_fix(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "bad.db"
+    p.write_bytes(b"\x00garbage" * 512)
+    assert main(["history", "--db", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "history.corrupt" in err and str(p) in err and "move it aside" in err
