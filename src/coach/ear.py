@@ -53,15 +53,16 @@ class Ear:
         c0 = time.process_time()
         if self._t0 is None:
             self._t0 = t_start - self._fed / SAMPLE_RATE
-        ratio = float("inf")
-        if self.echo is not None and reference is not None:
-            block = self.echo.process(block, reference)
-            ratio = float(getattr(self.echo, "user_energy_ratio", ratio))
+        if self.echo is not None:
+            ref = reference if reference is not None else np.zeros_like(block)
+            block = self.echo.process(block, ref)
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
         t_now = t_start + len(block) / SAMPLE_RATE
         out = []
         for h in hyps:
+            # how much louder than the predicted echo the mic was while these words were heard
+            ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
             if self.self_filter is not None and not self.self_filter.allow(h, now_playing, ratio):
                 self._dropped += 1
                 continue

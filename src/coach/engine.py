@@ -331,7 +331,8 @@ class Engine:
 
     def _suspend(self, s: State, t: float, out: list[Action], freeze_countdown: bool) -> State:
         """Stop the voice, keep what was to be said, freeze timers; the hold's maximum runs on."""
-        stash = (((s.speaking[1], s.speaking[2]),) if s.speaking else ()) + s.queue
+        stash = tuple(x for x in (((s.speaking[1], s.speaking[2]),) if s.speaking else ()) + s.queue
+                      if x[0] not in self.speech.not_repeated)
         if not stash and s.phase is Phase.AWAIT and s.last_line:
             stash = (s.last_line,)
         s = self._silence(s, out)
@@ -348,6 +349,7 @@ class Engine:
 
     def _resume(self, s: State, t: float, out: list[Action], line: str | None) -> State:
         phase = s.resume or Phase.NARRATE
+        s = self._silence(s, out)
         s = self._cancel_timer(self._cancel_timer(s, "reprompt", out), "pause_timeout", out)
         s = self._restore_timers(s, t, out)
         q = ((self.speech.line(line),) if line else ()) + s.stash

@@ -51,6 +51,8 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     s.add_argument("--wav", type=Path, help="write the session's audio here (left: coach, right: mic)")
     s.add_argument("--echo-db", type=float, default=-20.0, help="the coach's echo at the mic, dB")
     s.add_argument("--quiet", action="store_true", help="do not print the transcript")
+    s.add_argument("--history", action="store_true",
+                   help="plan from and record into your session history (off for demos)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("hear", help="run a WAV through the recognizer; one JSON line per intent")
@@ -79,10 +81,8 @@ def load_recognizer_for(args: argparse.Namespace):
 
 def build_ear(recognizer, content):
     from coach.ear import Ear
-    try:
-        from coach.asr.echo import EchoSuppressor, SelfSpeechFilter
-    except ImportError:
-        return Ear(recognizer, content)
+    from coach.asr.echo import EchoSuppressor
+    from coach.asr.echo_filter import SelfSpeechFilter
     return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter())
 
 
@@ -105,7 +105,7 @@ def voice_16k(synth) -> Any:
     return render
 
 
-def build_driver(args: argparse.Namespace, info: dict[str, Any]):
+def build_driver(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
     from coach.content import load_content
     from coach.driver import SessionDriver
     from coach.engine import Engine
@@ -118,11 +118,8 @@ def build_driver(args: argparse.Namespace, info: dict[str, Any]):
     if getattr(args, "events", None):
         log.sinks.append(JsonlFile(args.events))
     plan = SessionPlan()
-    try:
+    if history:
         from coach.history.session import plan_and_record
-    except ImportError:
-        pass
-    else:
         plan = plan_and_record(content, log)
     log.write(0.0, "session_info", **info)
     return content, SessionDriver(Engine(content, plan), log)
@@ -147,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     recognizer = load_recognizer_for(args)
     info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
             "user_voice": USER_VOICE, "speed": args.speed}
-    content, driver = build_driver(args, info)
+    content, driver = build_driver(args, info, history=args.history)
     ear = build_ear(recognizer, content)
     coach_synth = synthesizer(args.voice, args.rate, args.volume)
     render_ahead(coach_synth, content)
@@ -180,7 +177,8 @@ def cmd_session(args: argparse.Namespace) -> int:
             print(f"coach: {err.message}\ncoach: no microphone here, so running the narrated demo "
                   "with a simulated user instead (`coach demo --help`).", file=sys.stderr, flush=True)
             demo_args = argparse.Namespace(**{**vars(args), "user_script": None, "speed": 1.0,
-                                              "wav": None, "echo_db": -20.0, "quiet": False})
+                                              "wav": None, "echo_db": -20.0, "quiet": False,
+                                              "history": False})
             return cmd_demo(demo_args)
         raise
     recognizer = load_recognizer_for(args)

@@ -1,0 +1,359 @@
+"""Echo suppression: remove the coach's own voice from the microphone before recognition.
+
+The coach knows what it plays: the speaker stage keeps the samples it handed to the device
+(the *reference*). ``EchoSuppressor`` sits between the microphone and the recognizer:
+
+    mic block + reference block (same time span) -> cleaned mic block
+
+Stages, in order, all in numpy:
+
+1. **Bulk delay** between reference and microphone, found by GCC-PHAT cross-correlation on the
+   last second of audio (re-checked every half second while the coach speaks).
+2. **Adaptive echo canceller**: a partitioned-block frequency-domain NLMS filter (overlap-save,
+   10 ms partitions) that learns the room's echo path (loudspeaker level, reflections).
+3. **Double-talk detector**: adaptation freezes while the user speaks, so "stop" said over the
+   narration does not teach the filter to cancel the user. Before the filter has converged a
+   Geigel test is used (the microphone louder than half the recent reference peak); after, the
+   microphone power against the filter's predicted echo. A backup of the filter is restored if
+   the filter ever makes the signal louder (divergence guard).
+4. **Residual-echo suppression**: a per-frequency gain that removes what the linear filter left,
+   estimated from the predicted echo and the measured echo return loss enhancement (ERLE).
+
+Per block, ``last`` (an ``EchoBlockInfo``) tells how much of the cleaned signal is likely the
+user rather than the coach: ``user_ratio`` = power of the cleaned signal / (predicted echo power
++ background noise power). ``user_ratio_between(start, end)`` gives the largest ratio over a span
+of output time, for judging a ``Hypothesis`` (see ``coach.asr.echo_filter``).
+
+Times are in seconds of audio fed in (never a clock), rates in Hertz, sample values int16.
+The output lags the input by ``latency`` seconds (one 10 ms partition, from the overlap-add of
+the suppressor); ``user_ratio_between`` already accounts for it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.errors import CoachError
+
+_EPS = 1e-10
+
+
+@dataclass(frozen=True)
+class EchoBlockInfo:
+    """What the suppressor measured on one block.
+
+    start, end: seconds of output time the block covers.
+    user_ratio: cleaned power / (predicted echo power + noise power); linear, not dB.
+    user_speech_likely: ``user_ratio`` at or above the suppressor's ``user_threshold``.
+    double_talk: the detector froze adaptation in part of this block.
+    delay: seconds of bulk delay between reference and microphone in use.
+    erle_db: decibels of echo return loss enhancement measured on echo-only audio so far (smoothed).
+    """
+
+    start: float
+    end: float
+    user_ratio: float
+    user_speech_likely: bool
+    double_talk: bool
+    delay: float
+    erle_db: float
+
+
+class EchoSuppressor:
+    """Acoustic echo canceller plus residual-echo suppressor for one microphone.
+
+    rate: Hertz of both signals. block: samples per ``process`` call (a multiple of ``hop``).
+    hop: samples per filter partition (10 ms at 16 kHz). filter_seconds: echo-path length the
+    filter models after the bulk delay (reverberation tail). max_delay: largest bulk delay
+    searched, seconds. step: NLMS step size (0 < step <= 1). suppress_floor: smallest gain of the
+    residual-echo suppressor (0.03 = -30 dB). user_threshold: ``user_ratio`` from which a block
+    counts as user speech (1.0: cleaned power at least predicted echo + 4 x noise power).
+    history: seconds of block measurements kept for ``user_ratio_between``.
+    """
+
+    def __init__(
+        self,
+        rate: int = 16000,
+        block: int = 800,
+        *,
+        hop: int = 160,
+        filter_seconds: float = 0.16,
+        max_delay: float = 0.4,
+        step: float = 0.5,
+        suppress_floor: float = 0.03,
+        user_threshold: float = 1.0,
+        history: float = 30.0,
+    ) -> None:
+        if rate <= 0 or hop <= 0 or block <= 0 or block % hop:
+            raise CoachError(
+                "echo.config",
+                f"echo suppressor block of {block} samples is not a positive multiple of the "
+                f"{hop}-sample filter partition",
+                "use a block size that is a multiple of 160 at 16 kHz (e.g. 800 = 50 ms)",
+            )
+        self.rate = rate
+        self.block = block
+        self.hop = hop
+        self.partitions = max(1, int(round(filter_seconds * rate / hop)))
+        self.max_lag = int(max_delay * rate)
+        self.step = step
+        self.suppress_floor = suppress_floor
+        self.user_threshold = user_threshold
+        self.latency = hop / rate
+        n, k = hop, self.partitions
+        bins = n + 1
+        self._win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(2 * n) / (2 * n)))
+        self._weights = np.zeros((k, bins), complex)
+        self._backup = self._weights.copy()
+        self._xspec = np.zeros((k, bins), complex)  # spectra of the last k reference frames
+        self._xpow = np.full(bins, _EPS)
+        # Reference history: enough for the largest delay, the correlation window and one frame.
+        self._corr_len = rate  # one second of audio for delay estimation
+        hist = self.max_lag + self._corr_len + 2 * n + block
+        self._ref_hist = np.zeros(hist)
+        self._mic_hist = np.zeros(self._corr_len)
+        self._delay = 0
+        self._delay_candidate = -1
+        self._since_delay_check = 0
+        self._ref_active = 0  # samples of active reference in the correlation window
+        self._e_prev = np.zeros(n)
+        self._y_prev = np.zeros(n)
+        self._ola = np.zeros(n)
+        self._gain = np.ones(bins)
+        self._res_e = np.full(bins, _EPS)
+        self._res_y = np.full(bins, _EPS)
+        self._noise_psd: np.ndarray | None = None  # per-bin noise power (slow minimum)
+        self._rng = np.random.default_rng(0)
+        self._pd = self._pe = self._py = _EPS  # smoothed echo-only powers (mic, error, estimate)
+        self._converged = False
+        self._hang = 0
+        self._talk_run = 0  # hops in a row judged as double talk
+        self._good = 0
+        self._noise = None  # noise power floor of the output, tracked by slow minimum
+        self._samples_out = 0
+        self._history: deque[EchoBlockInfo] = deque(maxlen=max(1, int(history * rate / block)))
+        self.last: EchoBlockInfo | None = None
+
+    # ----------------------------------------------------------------------------- public API
+    @property
+    def user_speech_likely(self) -> bool:
+        """The last block's cleaned signal holds more than echo and noise (user speech)."""
+        return bool(self.last and self.last.user_speech_likely)
+
+    @property
+    def user_energy_ratio(self) -> float:
+        """The last block's ``user_ratio`` (linear power ratio)."""
+        return self.last.user_ratio if self.last else 0.0
+
+    @property
+    def erle_db(self) -> float:
+        """Decibels of echo reduction on echo-only audio so far (linear filter + suppressor)."""
+        return 10 * np.log10(self._pd / self._pe)
+
+    def user_ratio_between(self, start: float, end: float) -> float:
+        """Largest ``user_ratio`` over output seconds [start, end] (0.0 if no block covers it)."""
+        ratios = [b.user_ratio for b in self._history if b.end > start and b.start < end]
+        return max(ratios, default=0.0)
+
+    def process(self, mic_block: np.ndarray, ref_block: np.ndarray) -> np.ndarray:
+        """Clean one block: ``mic_block`` and ``ref_block`` are int16 arrays of ``block`` samples
+        for the same time span (the reference is what the coach played then, zeros if silent).
+        Returns int16 of the same length, ``latency`` seconds behind the input."""
+        mic = np.asarray(mic_block)
+        ref = np.asarray(ref_block)
+        if mic.shape != (self.block,) or ref.shape != (self.block,):
+            raise CoachError(
+                "echo.block",
+                f"echo suppressor needs mono blocks of {self.block} samples; got microphone "
+                f"{mic.shape} and reference {ref.shape}",
+                "pass the same-length int16 mono blocks the microphone stage produces",
+            )
+        d_all = mic.astype(np.float64)
+        x_all = ref.astype(np.float64)
+        self._ref_hist = np.concatenate([self._ref_hist[self.block :], x_all])
+        self._mic_hist = np.concatenate([self._mic_hist[self.block :], d_all])
+        self._ref_active += int(np.count_nonzero(np.abs(x_all) > 64))
+        self._maybe_update_delay()
+        out = np.empty(self.block)
+        p_out = p_echo = 0.0
+        dt_any = False
+        n = self.hop
+        for i in range(0, self.block, n):
+            # Reference frame aligned with this microphone hop: ends `delay` samples back.
+            end = len(self._ref_hist) - (self.block - i - n) - self._delay
+            x_frame = self._ref_hist[end - 2 * n : end]
+            o, y, dt = self._hop(d_all[i : i + n], x_frame)
+            out[i : i + n] = o
+            p_out += float(np.dot(o, o))
+            p_echo += float(np.dot(y, y))
+            dt_any |= dt
+        self._record(out, p_out / self.block, p_echo / self.block, dt_any)
+        return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+    # ---------------------------------------------------------------------------- internals
+    def _hop(self, d: np.ndarray, x_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """One 10 ms partition: filter, error, adaptation, suppression. Returns output hop
+        (one hop late), echo estimate, and whether double talk froze adaptation."""
+        n = self.hop
+        self._xspec = np.roll(self._xspec, 1, axis=0)
+        self._xspec[0] = np.fft.rfft(x_frame)
+        y = np.fft.irfft((self._weights * self._xspec).sum(axis=0))[n:]
+        e = d - y
+        pd, py, pe = float(np.dot(d, d)) / n, float(np.dot(y, y)) / n, float(np.dot(e, e)) / n
+        x_now = x_frame[n:]
+        px = float(np.dot(x_now, x_now)) / n
+        ref_on = px > 1e4  # reference above -50 dBFS
+        dt = self._double_talk(d, pd, py, ref_on)
+        if ref_on and not dt:
+            self._adapt(e)
+            a = 0.9
+            self._pd = a * self._pd + (1 - a) * pd
+            self._pe = a * self._pe + (1 - a) * pe
+            self._py = a * self._py + (1 - a) * py
+            self._guard_divergence()
+        return self._suppress(e, y), y, dt
+
+    def _double_talk(self, d: np.ndarray, pd: float, py: float, ref_on: bool) -> bool:
+        if not ref_on:
+            self._hang = 0
+            return False
+        if self._converged:
+            talk = pd > 2.0 * py + (self._noise or 0.0) * 4
+        else:
+            span = self._ref_hist[-(self._delay + self.partitions * self.hop + self.block) :]
+            talk = float(np.max(np.abs(d))) > 0.7 * float(np.max(np.abs(span)))
+        if talk:
+            self._hang = 10  # hold 100 ms after the last detection
+            self._talk_run += 1
+            if self._talk_run > 200:  # 2 s of "user speech": rather the echo path changed
+                self._converged = False
+                self._talk_run = 0
+        else:
+            self._talk_run = 0
+            if self._hang:
+                self._hang -= 1
+        return talk or self._hang > 0
+
+    def _adapt(self, e: np.ndarray) -> None:
+        n = self.hop
+        err = np.fft.rfft(np.concatenate([np.zeros(n), e]))
+        self._xpow = 0.9 * self._xpow + 0.1 * (np.abs(self._xspec) ** 2).sum(axis=0)
+        reg = 1e-3 * float(self._xpow.mean()) + 1.0
+        self._weights += self.step * np.conj(self._xspec) * (err / (self._xpow + reg))
+        taps = np.fft.irfft(self._weights, axis=1)
+        taps[:, n:] = 0.0  # gradient constraint: keep each partition a causal n-tap filter
+        self._weights = np.fft.rfft(taps, axis=1)
+
+    def _guard_divergence(self) -> None:
+        erle = self._pd / self._pe
+        self._converged = erle > 16.0  # 12 dB: before that the echo estimate is too rough
+        if erle < 0.5:  # the filter doubles the signal: it diverged, restore the backup
+            self._weights = self._backup.copy()
+            self._pe = self._pd
+            self._good = 0
+            return
+        self._good += 1
+        if self._good >= 20 and erle > 1.0:
+            self._backup = self._weights.copy()
+            self._good = 0
+
+    def _suppress(self, e: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Residual-echo suppression by a per-bin gain; 50 % overlap-add with sqrt-Hann windows."""
+        n = self.hop
+        spec_e = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
+        spec_y = np.fft.rfft(np.concatenate([self._y_prev, y]) * self._win)
+        self._e_prev, self._y_prev = e, y
+        a = 0.5
+        self._res_e = a * self._res_e + (1 - a) * np.abs(spec_e) ** 2
+        self._res_y = a * self._res_y + (1 - a) * np.abs(spec_y) ** 2
+        leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
+        residual = 3.0 * leak * self._res_y  # over-estimate by ~5 dB: better keep echo out
+        target = np.clip(1.0 - residual / (self._res_e + _EPS), self.suppress_floor, 1.0)
+        self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
+        # Comfort noise: fill what was taken out with the room's own noise spectrum, so the
+        # recognizer hears steady noise instead of faint, speech-shaped echo left-overs.
+        if self._noise_psd is None:
+            self._noise_psd = self._res_e.copy()
+        low = self._res_e < self._noise_psd
+        self._noise_psd = np.where(low, 0.8 * self._noise_psd + 0.2 * self._res_e,
+                                   self._noise_psd * 1.002)  # rises ~0.9 dB a second
+        fill = np.sqrt(self._noise_psd * (1.0 - self._gain**2))
+        phase = np.exp(2j * np.pi * self._rng.random(len(fill)))
+        frame = np.fft.irfft(spec_e * self._gain + fill * phase) * self._win
+        out = self._ola + frame[:n]
+        self._ola = frame[n:]
+        return out
+
+    def _maybe_update_delay(self) -> None:
+        """GCC-PHAT between the last second of mic and reference; move the bulk delay when the
+        same lag wins twice in a row with a clear peak."""
+        self._since_delay_check += self.block
+        if self._since_delay_check < self.rate // 2:
+            return
+        self._since_delay_check = 0
+        active, self._ref_active = self._ref_active, 0
+        if active < self.rate // 4:  # under 0.25 s of the coach speaking: nothing to align on
+            return
+        length = self._corr_len
+        ref = self._ref_hist[-(length + self.max_lag) :]
+        size = 1 << int(np.ceil(np.log2(len(ref) + length)))
+        cross = np.fft.rfft(self._mic_hist, size) * np.conj(np.fft.rfft(ref, size))
+        corr = np.fft.irfft(cross / (np.abs(cross) + _EPS), size)
+        # mic[i] ~ ref[i + max_lag - lag]; corr[k] = sum mic[n + k] ref[n], so k = lag - max_lag
+        # (negative: read circularly from the end).
+        lags = np.concatenate([corr[size - self.max_lag :], corr[:1]])  # lags[lag]
+        lag = int(np.argmax(lags))
+        if lags[lag] < 4.0 * float(np.median(np.abs(lags))) + _EPS:
+            return
+        target = max(0, lag - self.hop // 4)  # keep 2.5 ms of taps before the direct path
+        if abs(target - self._delay) <= self.hop // 4:
+            self._delay_candidate = -1
+            return
+        if self._delay_candidate >= 0 and abs(target - self._delay_candidate) <= self.hop // 4:
+            self._shift_filter(target - self._delay)
+            self._delay = target
+            self._delay_candidate = -1
+        else:
+            self._delay_candidate = target
+
+    def _shift_filter(self, samples: int) -> None:
+        """The reference moved ``samples`` later: move the learned taps that much earlier."""
+        n, k = self.hop, self.partitions
+        taps = np.fft.irfft(self._weights, axis=1)[:, :n].reshape(-1)
+        shifted = np.zeros_like(taps)
+        keep = k * n - abs(samples)
+        if keep > 0 and samples >= 0:
+            shifted[:keep] = taps[samples:]
+        elif keep > 0:
+            shifted[-samples:] = taps[:keep]
+        padded = np.concatenate([shifted.reshape(k, n), np.zeros((k, n))], axis=1)
+        self._weights = np.fft.rfft(padded, axis=1)
+        self._backup = self._weights.copy()
+        self._xspec[:] = 0.0
+        self._converged = False
+        self._pd = self._pe = _EPS
+
+    def _record(self, out: np.ndarray, p_out: float, p_echo: float, dt: bool) -> None:
+        if self._noise is None:
+            self._noise = max(p_out, 1.0)
+        elif p_out < self._noise:
+            self._noise = 0.5 * self._noise + 0.5 * max(p_out, 1.0)
+        else:
+            self._noise *= 1.01  # rise slowly (about 2 dB a second) to follow the room
+        ratio = p_out / (p_echo + 4.0 * self._noise)
+        start = self._samples_out / self.rate - self.latency
+        self._samples_out += self.block
+        info = EchoBlockInfo(
+            start=max(0.0, start),
+            end=self._samples_out / self.rate - self.latency,
+            user_ratio=ratio,
+            user_speech_likely=ratio >= self.user_threshold,
+            double_talk=dt,
+            delay=self._delay / self.rate,
+            erle_db=self.erle_db,
+        )
+        self._history.append(info)
+        self.last = info

@@ -1,0 +1,130 @@
+"""The echo stage on real espeak-ng narration through a simulated room, real people's "stop"
+(shared/speech sample) and pocketsphinx keyword spotting. Figures behind the thresholds:
+bench/echo_probe.py (ERLE 29-30 dB at -20 dB echo, 38-39 dB at -10 dB, after 5 s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.asr.base import Hypothesis
+from coach.asr.echo import EchoSuppressor
+from coach.asr.echo_filter import SelfSpeechFilter
+from coach.asr import echo_sim as S
+from coach.errors import CoachError
+
+STOPS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample" / "stop"
+KEYWORDS = {"stop": 1e-20, "ready": 1e-20, "too painful": 1e-30}
+LINES = (
+    "Lie face down and place the ball just inside your hip bone.",
+    "Say ready when you are in position.",
+    "If it's too painful, say too painful; to end, say stop.",
+    "Say ready when you want to move to the next point.",
+)
+
+
+@pytest.fixture(scope="module")
+def narration() -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    parts, spans, t = [], [], 0.0
+    for line in LINES:
+        audio = S.speak(line)
+        spans.append((t, t + len(audio) / S.RATE, line))
+        parts += [audio, np.zeros(S.RATE // 2, np.int16)]
+        t += len(audio) / S.RATE + 0.5
+    return np.concatenate(parts), spans
+
+
+def _run(mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, EchoSuppressor]:
+    sup = EchoSuppressor()
+    return np.concatenate([sup.process(m, r) for m, r in S.blocks(mic, ref)]), sup
+
+
+def _mic(play: np.ndarray, gain_db: float, delay: float, extra: np.ndarray | None = None) -> np.ndarray:
+    noise = np.random.default_rng(1).standard_normal(len(play)) * 10.0
+    user = extra if extra is not None else 0.0
+    return S.to_int16(S.room_echo(play, gain_db, delay, reverb=0.08, seed=3) + noise + user)
+
+
+def test_erle_after_convergence_and_delay_found(narration):
+    play, _ = narration
+    mic = _mic(play, -20.0, 0.06)
+    out, sup = _run(mic, play)
+    lag, start = sup.hop, 3 * S.RATE
+    a = mic[start : len(out) - lag].astype(float)
+    b = out[start + lag :].astype(float)
+    erle = 10 * np.log10(a @ a / (b @ b))
+    assert erle > 20.0, f"ERLE {erle:.1f} dB"
+    assert abs(sup.last.delay - 0.06) < 0.005  # bulk delay found (2.5 ms of taps kept before it)
+
+
+def test_narration_echo_alone_triggers_no_command(narration):
+    play, _ = narration
+    mic = _mic(play, -20.0, 0.05)
+    raw_hits = S.spot(mic, KEYWORDS)
+    out, _ = _run(mic, play)
+    hits = S.spot(out, KEYWORDS)
+    assert raw_hits, "the raw echo should fool the spotter, or this test proves nothing"
+    assert hits == [], hits
+
+
+def _stop_clip() -> np.ndarray:
+    files = sorted(STOPS.glob("*.wav"))
+    if not files:
+        pytest.skip(f"no recordings in {STOPS}")
+    return S.read_wav(files[0])
+
+
+def test_user_stop_over_narration_survives(narration):
+    play, spans = narration
+    clip = _stop_clip().astype(float)
+    clip *= S.active_rms(play) * 10 ** (-10 / 20) / S.active_rms(clip)  # as loud as a -10 dB echo
+    at = spans[2][0] + 1.0  # during "If it's too painful, say too painful; to end, say stop."
+    user = np.zeros(len(play))
+    user[int(at * S.RATE) : int(at * S.RATE) + len(clip)] = clip
+    out, sup = _run(_mic(play, -10.0, 0.05, user), play)
+    span = slice(int(at * S.RATE) + sup.hop, int(at * S.RATE) + sup.hop + len(clip))
+    kept = float(np.sum(out[span].astype(float) ** 2)) / float(np.sum(clip**2))
+    assert kept > 0.5, f"user's stop lost {-10 * np.log10(kept):.1f} dB"  # within 3 dB
+    assert sup.user_ratio_between(at, at + len(clip) / S.RATE) >= SelfSpeechFilter().min_ratio_own_words
+    hits = S.spot(out, KEYWORDS)
+    assert any(h.word == "stop" and at <= h.time <= at + 1.7 for h in hits), hits
+
+
+def test_self_filter_rule():
+    flt = SelfSpeechFilter()
+    ready = Hypothesis(intent="ready", text="ready", confidence=0.9, start=1.0, end=1.4)
+    line = "Say ready when you are in position."
+    assert not flt.allow(ready, line, 0.1)  # the coach's own "ready"
+    assert flt.allow(ready, line, 8.0)  # the user spoke over it
+    assert flt.allow(ready, None, 0.1)  # nothing playing
+    stop = Hypothesis(intent="stop", text="stop", confidence=0.9, start=1.0, end=1.4)
+    assert not flt.allow(stop, line, 0.3)  # echo residue heard as another command
+    assert flt.allow(stop, line, 1.5)
+
+
+def test_self_filter_with_measured_ratios(narration):
+    """'ready' from the echo of "Say ready ..." is dropped; a user's 'ready' over it is kept."""
+    play, spans = narration
+    start, end, line = spans[3]  # "Say ready when you want to move to the next point."
+    flt = SelfSpeechFilter()
+    hyp = Hypothesis(intent="ready", text="ready", confidence=0.9, start=start, end=end)
+    _, echo_only = _run(_mic(play, -10.0, 0.05), play)
+    assert not flt.allow(hyp, line, echo_only.user_ratio_between(start + 0.3, end))
+    voice = S.speak("ready", voice="en-us+f3").astype(float)
+    voice *= S.active_rms(play) * 10 ** (-10 / 20) / S.active_rms(voice)
+    user = np.zeros(len(play))
+    at = int((start + 0.5) * S.RATE)
+    user[at : at + len(voice)] = voice
+    _, talk = _run(_mic(play, -10.0, 0.05, user), play)
+    assert flt.allow(hyp, line, talk.user_ratio_between(start + 0.3, end))
+
+
+def test_wrong_block_is_a_coach_error():
+    sup = EchoSuppressor(block=800)
+    with pytest.raises(CoachError) as err:
+        sup.process(np.zeros(800, np.int16), np.zeros(400, np.int16))
+    assert err.value.code == "echo.block"
+    with pytest.raises(CoachError):
+        EchoSuppressor(block=700)
