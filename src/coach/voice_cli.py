@@ -12,8 +12,8 @@ import numpy as np
 
 from coach.errors import CoachError
 
-COACH_VOICE = "en-us"
-USER_VOICE = "en-us+m3"
+COACH_VOICE = "gmw/en-us"
+USER_VOICE = "gmw/en-gb-x-rp"
 """The simulated user's voice: another espeak-ng variant, distinct from the coach's."""
 
 

@@ -1,0 +1,212 @@
+"""The embedded default recognizer: pocketsphinx 5 with a garbage-model grammar.
+
+Audio flows: int16 blocks -> fixed 30 ms frames -> voice activity endpointer -> one decoder
+utterance per speech segment -> Hypothesis. Every stage works on whole 30 ms frames, so results
+do not depend on the caller's block size.
+
+Rejection: the grammar (``ps_grammar``) lets an utterance be one command phrase or any run of
+frequent English words; only an utterance decoded as exactly one command is reported.
+Early report: ``stop`` and ``too painful`` are reported (``final=False``) as soon as the partial
+hypothesis has named the same safety intent for ``early_frames`` consecutive frames. If the
+partial results of a segment named both ``stop`` and ``too_painful``, ``unsure`` is reported
+instead, with both as alternatives. A segment is reported at most once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pocketsphinx
+
+from coach.asr.base import SAMPLE_RATE, Hypothesis
+from coach.asr.ps_grammar import build_grammar, check_vocabulary, competitors
+from coach.errors import CoachError
+
+SAFETY_INTENTS = ("stop", "too_painful")
+
+
+@dataclass(frozen=True)
+class PsSettings:
+    """Tuning of the pocketsphinx backend (chosen with bench/ps_tune.py).
+
+    competitor_count: how many frequent words compete with the commands.
+    command_weight: grammar weight of the command branch against the competitor branch.
+    early_frames: 30 ms frames a partial safety hypothesis must hold before it is reported.
+    vad_window: seconds of audio the endpointer decides on; vad_ratio: fraction of it that
+        must be speech (or silence) to switch.
+    vad_mode: endpointer aggressiveness 0..3.
+    max_segment: seconds; a longer speech segment is cut and decoded.
+    silprob, fillprob: pocketsphinx's probabilities of inserting silence / noise fillers.
+    """
+
+    competitor_count: int = 100
+    command_weight: float = 10000.0
+    early_frames: int = 4
+    vad_window: float = 0.3
+    vad_ratio: float = 0.9
+    vad_mode: int = 0
+    max_segment: float = 8.0
+    silprob: float = 0.1
+    fillprob: float = 0.1
+
+
+class PocketsphinxRecognizer:
+    """Recognizer protocol on pocketsphinx 5.1 with the en-US model shipped in its wheel."""
+
+    def __init__(self, model_dir: str | None = None, settings: PsSettings = PsSettings()) -> None:
+        base = model_dir or os.path.join(pocketsphinx.get_model_path(), "en-us")
+        hmm = os.path.join(base, "en-us")
+        dic = os.path.join(base, "cmudict-en-us.dict")
+        for path in (hmm, dic):
+            if not os.path.exists(path):
+                raise CoachError("asr.no_model", f"pocketsphinx model file missing: {path}",
+                                 "reinstall pocketsphinx (pip install pocketsphinx==5.1.1)")
+        self.settings = settings
+        self.name = "pocketsphinx en-us"
+        self._decoder = pocketsphinx.Decoder(hmm=hmm, dict=dic, lm=None, loglevel="FATAL",
+                                             cmn="live", bestpath=False,
+                                             silprob=settings.silprob, fillprob=settings.fillprob)
+        self._by_phrase: dict[str, str] = {}
+        self._searches = 0
+        self.last_text = ""
+        """Words decoded for the last finished segment (commands or competitors), for tuning."""
+        self._endpointer = pocketsphinx.Endpointer(
+            window=settings.vad_window, ratio=settings.vad_ratio, vad_mode=settings.vad_mode,
+            sample_rate=SAMPLE_RATE)
+        self._frame_samples = self._endpointer.frame_bytes // 2
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._frames_fed = 0
+        self._in_utt = False
+        self._reset_segment()
+
+    # -- vocabulary -------------------------------------------------------------------------
+    def _lookup(self, word: str) -> str | None:
+        return self._decoder.lookup_word(word)
+
+    def set_vocabulary(self, phrases: Mapping[str, Sequence[str]]) -> None:
+        """Listen only for these intents (intent -> lower-case phrases); unknown words raise."""
+        by_phrase = check_vocabulary(phrases, self._lookup)
+        fillers = competitors(by_phrase, self._lookup, self.settings.competitor_count)
+        grammar = build_grammar(by_phrase, fillers, self.settings.command_weight)
+        self._abort_utterance()
+        self._searches += 1
+        name = f"vocab{self._searches}"
+        self._decoder.add_jsgf_string(name, grammar)
+        self._decoder.activate_search(name)
+        self._by_phrase = by_phrase
+
+    # -- streaming --------------------------------------------------------------------------
+    def accept(self, block: np.ndarray) -> list[Hypothesis]:
+        """Feed 16 kHz mono int16 samples (any block length); return what was heard."""
+        samples = np.asarray(block, dtype=np.int16).reshape(-1)
+        buf = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        n = self._frame_samples
+        whole = (buf.size // n) * n
+        out: list[Hypothesis] = []
+        for i in range(0, whole, n):
+            out.extend(self._frame(buf[i:i + n]))
+        self._pending = buf[whole:].copy()
+        return out
+
+    def flush(self) -> list[Hypothesis]:
+        """End of the audio: decode the speech in progress and report it."""
+        out: list[Hypothesis] = []
+        if self._endpointer.in_speech:
+            speech = self._endpointer.end_stream(self._pending.tobytes())
+            if speech and self._in_utt:
+                out.extend(self._feed(speech))
+        self._pending = np.zeros(0, dtype=np.int16)
+        if self._in_utt:
+            out.extend(self._end_segment(self._frames_fed * self._frame_samples / SAMPLE_RATE))
+        return out
+
+    @property
+    def audio_time(self) -> float:
+        """Seconds of audio fed so far (the clock of Hypothesis.start/end)."""
+        return (self._frames_fed * self._frame_samples + self._pending.size) / SAMPLE_RATE
+
+    def reset(self) -> None:
+        """Forget the utterance in progress (audio time keeps counting)."""
+        self._abort_utterance()
+
+    # -- internals --------------------------------------------------------------------------
+    def _reset_segment(self) -> None:
+        self._seg_start = 0.0
+        self._seg_frames = 0
+        self._run_intent = ""
+        self._run_len = 0
+        self._seen_safety: set[str] = set()
+        self._reported = False
+
+    def _abort_utterance(self) -> None:
+        if self._in_utt:
+            self._decoder.end_utt()
+            self._in_utt = False
+        self._reset_segment()
+
+    def _frame(self, frame: np.ndarray) -> list[Hypothesis]:
+        was_in_speech = self._endpointer.in_speech
+        speech = self._endpointer.process(frame.tobytes())
+        self._frames_fed += 1
+        out: list[Hypothesis] = []
+        if speech is None or not self._by_phrase:
+            return out
+        if not was_in_speech or not self._in_utt:
+            self._reset_segment()
+            self._seg_start = float(self._endpointer.speech_start)
+            self._decoder.start_utt()
+            self._in_utt = True
+        out.extend(self._feed(speech))
+        if not self._endpointer.in_speech:
+            out.extend(self._end_segment(float(self._endpointer.speech_end)))
+        elif self._seg_frames * self._frame_samples >= self.settings.max_segment * SAMPLE_RATE:
+            now = self._frames_fed * self._frame_samples / SAMPLE_RATE
+            out.extend(self._end_segment(now))
+            self._seg_start = now
+            self._decoder.start_utt()
+            self._in_utt = True
+        return out
+
+    def _feed(self, speech: bytes) -> list[Hypothesis]:
+        self._decoder.process_raw(speech, no_search=False, full_utt=False)
+        self._seg_frames += len(speech) // 2 // self._frame_samples
+        hyp = self._decoder.hyp()
+        intent = self._by_phrase.get(hyp.hypstr.strip(), "") if hyp is not None else ""
+        if intent and intent == self._run_intent:
+            self._run_len += 1
+        else:
+            self._run_intent, self._run_len = intent, 1 if intent else 0
+        if intent in SAFETY_INTENTS and self._run_len >= 2:
+            self._seen_safety.add(intent)
+        if (intent in SAFETY_INTENTS and not self._reported
+                and self._run_len >= self.settings.early_frames):
+            self._reported = True
+            now = self._seg_start + self._seg_frames * self._frame_samples / SAMPLE_RATE
+            return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, self._seg_start, now,
+                                     final=False)]
+        return []
+
+    def _end_segment(self, end: float) -> list[Hypothesis]:
+        self._decoder.end_utt()
+        self._in_utt = False
+        hyp = self._decoder.hyp()
+        reported = self._reported
+        start = self._seg_start
+        text = hyp.hypstr.strip() if hyp is not None else ""
+        intent = self._by_phrase.get(text, "")
+        self.last_text = text
+        confidence = float(min(1.0, max(0.0, hyp.prob))) if hyp is not None else 0.0
+        out = [] if reported or not intent else [
+            self._hypothesis(intent, text, confidence, start, end, final=True)]
+        self._reset_segment()
+        return out
+
+    def _hypothesis(self, intent: str, text: str, confidence: float, start: float, end: float,
+                    final: bool) -> Hypothesis:
+        if intent in SAFETY_INTENTS and len(self._seen_safety) > 1:
+            return Hypothesis("unsure", text, confidence, start, end, final,
+                              alternatives=SAFETY_INTENTS)
+        return Hypothesis(intent, text, confidence, start, end, final)

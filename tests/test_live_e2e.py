@@ -1,0 +1,277 @@
+"""End to end on real devices: the real ``coach session`` process plays through a real sounddevice
+stream into the private PulseAudio's ``coach_speaker`` and hears ``coach_mic``; the test is the
+user, speaking synthesized commands into ``user_voice`` and recording the speaker's monitor.
+
+A short routine (one screening question, one side, a 30 s hold) keeps each test well under a
+minute; everything else is the shipped content and code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio_fixtures import best_lag, monitor_microphone, play_into_mic, pulse_script
+from coach.paths import PROJECT_ROOT
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+SHORT_ROUTINE = """
+[routine]
+id = "short"
+title = "Short routine for end-to-end tests"
+sides = ["right"]
+intro = ["screening", "setup"]
+per_side = ["position", "hold", "roll_off"]
+outro = ["wrapup"]
+
+[timing]
+reprompt_after = 6.0
+max_reprompts = 2
+pause_timeout = 30.0
+breath_in = 5.0
+breath_out = 5.0
+breath_min = 3.0
+breath_max = 8.0
+breath_step = 1.0
+
+[steps.screening]
+kind = "screening"
+intro = "screening_intro"
+questions = ["screen_hernia"]
+reconfirm = "screening_reconfirm"
+passed = "screening_passed"
+screened_out = ["screened_out"]
+
+[steps.setup]
+kind = "say"
+lines = ["setup_ball", "setup_pain_rule"]
+prompt = "setup_prompt"
+
+[steps.position]
+kind = "say"
+on_ball = true
+lines = ["position_lie"]
+prompt = "position_prompt"
+
+[steps.hold]
+kind = "hold"
+on_ball = true
+seconds = 30
+max_seconds = 40
+start = "hold_start"
+count_last = 3
+done = "hold_done"
+released = "hold_released"
+max_reached = "hold_max"
+
+[steps.roll_off]
+kind = "say"
+lines = ["roll_off"]
+
+[steps.wrapup]
+kind = "feedback"
+prompt = "feedback_prompt"
+answers = { better = "feedback_better", same = "feedback_same", worse = "feedback_worse" }
+after = ["goodbye"]
+"""
+
+
+@pytest.fixture
+def short_content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    (root / "routines").mkdir(parents=True)
+    for name in ("lines.toml", "intents.toml"):
+        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
+    (root / "routines" / "short.toml").write_text(SHORT_ROUTINE)
+    return root
+
+
+@pytest.fixture(scope="module")
+def user_voice():
+    """The test user's voice: a real espeak-ng voice distinct from the coach's."""
+    from coach.tts import Synthesizer
+    synth = Synthesizer(voice="gmw/en-gb-x-rp", rate_wpm=160)
+    cache = {}
+
+    def say(words: str) -> tuple[np.ndarray, int]:
+        if words not in cache:
+            r = synth.render(words)
+            cache[words] = (r.samples, r.rate)
+        return cache[words]
+    return say
+
+
+class CoachProcess:
+    """``coach session`` in a subprocess, with its event log followed as it is written."""
+
+    def __init__(self, content: Path, tmp: Path, backend: str = "pocketsphinx") -> None:
+        self.events_path = tmp / "events.jsonl"
+        env = dict(os.environ, PULSE_SINK="coach_speaker", PULSE_SOURCE="coach_mic",
+                   PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "coach", "--content", str(content), "session", "--routine",
+             "short", "--no-mic-check", "--backend", backend, "--events", str(self.events_path)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.entries: list[dict] = []
+        self._read = 0
+
+    def poll(self) -> list[dict]:
+        if self.events_path.exists():
+            lines = self.events_path.read_text().splitlines()
+            for line in lines[len(self.entries):]:
+                if line.endswith("}"):
+                    self.entries.append(json.loads(line))
+        return self.entries
+
+    def wait_for(self, pred, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.poll():
+                if pred(e):
+                    return e
+            if self.proc.poll() is not None:
+                self.poll()
+                for e in self.entries:
+                    if pred(e):
+                        return e
+                raise AssertionError(f"coach exited ({self.proc.returncode}) before the event: "
+                                     f"{self.output()}")
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting; last events: {self.entries[-5:]}")
+
+    def said_done(self, line: str, timeout: float = 60.0) -> None:
+        said = self.wait_for(lambda e: e["kind"] == "said" and e["line"] == line, timeout)
+        self.wait_for(lambda e: e["kind"] == "line_done" and e["utterance"] == said["utterance"],
+                      timeout)
+
+    def finish(self, timeout: float = 60.0) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.poll()
+
+    def output(self) -> str:
+        if self.proc.poll() is None:
+            return "(running)"
+        return self.proc.stdout.read() if self.proc.stdout else ""
+
+
+def kinds(entries: list[dict], kind: str) -> list[dict]:
+    return [e for e in entries if e["kind"] == kind]
+
+
+def answer(coach: CoachProcess, user_voice, prompt: str, words: str) -> None:
+    coach.said_done(prompt)
+    time.sleep(0.3)
+    samples, rate = user_voice(words)
+    play_into_mic(samples, rate)
+
+
+def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, short_content, tmp_path, user_voice):
+    with monitor_microphone() as rec:
+        coach = CoachProcess(short_content, tmp_path)
+        blocks: list = []
+        answer(coach, user_voice, "screen_hernia", "no")
+        said = coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "setup_pain_rule")
+        time.sleep(1.5)  # well inside the line: the coach is talking
+        samples, rate = user_voice("stop")
+        play_into_mic(samples, rate)
+        stop_end = time.time()
+        code = coach.finish()
+        t_end = time.time() + 0.5
+        while True:
+            b = rec.read(timeout=0.5)
+            if b is None or b.t_start > t_end:
+                break
+            blocks.append(b)
+    entries = coach.entries
+    assert code == 0, coach.output()
+    assert kinds(entries, "session_end")[0]["outcome"] == "stopped"
+    heard = [e["intent"] for e in kinds(entries, "heard")]
+    assert "stop" in heard and "ready" not in heard
+    assert said["line"] == "setup_pain_rule"
+    # The speaker's own audio: find where the narration stops after the user's "stop".
+    audio = np.concatenate([b.samples for b in blocks]).astype(np.float32) / 32768
+    t0 = blocks[0].t_start
+    win = 320  # 20 ms
+    rms = np.sqrt(np.mean(audio[: len(audio) // win * win].reshape(-1, win) ** 2, axis=1))
+    loud = rms > 10 ** (-45 / 20)
+    i_stop = int((stop_end - t0) / 0.02)
+    assert loud[max(0, i_stop - 50):i_stop].any(), "the coach was not talking when stop was said"
+    # first run of >= 100 ms of silence after the stop ended: the cut
+    quiet_run, cut_at = 0, None
+    for i in range(max(0, i_stop - 25), len(loud)):
+        quiet_run = 0 if loud[i] else quiet_run + 1
+        if quiet_run >= 5:
+            cut_at = (i - 4) * 0.02 + t0
+            break
+    assert cut_at is not None, "the speaker never went silent"
+    latency = cut_at - stop_end
+    print(f"\nstop end -> speaker silent: {latency * 1000:.0f} ms")
+    assert latency <= 0.5
+    # what follows is the safe "stopping" line, not more narration
+    from coach.tts import Synthesizer
+    stopping = Synthesizer(voice="gmw/en-us", rate_wpm=150).render(
+        "Stopping. Roll gently off the ball onto your side.")
+    import soxr
+    tmpl = soxr.resample(stopping.samples.astype(np.float32) / 32768, stopping.rate, 16000)
+    after = audio[int((cut_at - t0) * 16000):]
+    _, corr = best_lag(after, tmpl[: 16000])
+    assert corr > 0.6, f"after the cut the speaker did not play the stopping line (corr {corr:.2f})"
+
+
+def test_too_painful_in_the_hold_leads_to_ease_off(pulse_server, short_content, tmp_path, user_voice):
+    coach = CoachProcess(short_content, tmp_path)
+    answer(coach, user_voice, "screen_hernia", "no")
+    answer(coach, user_voice, "setup_prompt", "ready")
+    answer(coach, user_voice, "position_prompt", "ready")
+    coach.said_done("hold_start")
+    samples, rate = user_voice("too painful")
+    play_into_mic(samples, rate)
+    coach.said_done("ease_off_prompt", timeout=30)
+    samples, rate = user_voice("stop")
+    play_into_mic(samples, rate)
+    code = coach.finish()
+    entries = coach.entries
+    assert code == 0, coach.output()
+    lines = [e["line"] for e in kinds(entries, "said")]
+    i = lines.index("ease_off_weight")
+    assert lines[i:i + 3] == ["ease_off_weight", "ease_off_shift", "ease_off_prompt"]
+    assert kinds(entries, "too_painful")[0]["step"] == "hold"
+    assert kinds(entries, "session_end")[0]["outcome"] == "stopped"
+
+
+def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_content, tmp_path, user_voice):
+    """Echo on: the coach's speaker reaches the microphone (-6 dB, 30 ms). Its own prompts say
+    "ready" and "stop"; it must neither advance nor stop on them, yet hear the user's "stop"."""
+    pulse_script("echo", "on", "30", "-6")
+    try:
+        coach = CoachProcess(short_content, tmp_path)
+        answer(coach, user_voice, "screen_hernia", "no")
+        coach.said_done("setup_prompt")
+        # the user says nothing: the coach re-prompts ("...say ready") over its own echo
+        coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "not_heard", timeout=30)
+        coach.said_done("setup_prompt", timeout=30)
+        samples, rate = user_voice("stop")
+        play_into_mic(samples, rate)
+        code = coach.finish()
+    finally:
+        pulse_script("echo", "off")
+    entries = coach.entries
+    assert code == 0, coach.output()
+    heard = [e["intent"] for e in kinds(entries, "heard")]
+    assert "ready" not in heard, f"the coach obeyed its own voice: {heard}"
+    assert heard.count("stop") == 1 and heard[-1] == "stop"
+    assert not kinds(entries, "side_start")
+    assert kinds(entries, "session_end")[0]["outcome"] == "stopped"

@@ -1,0 +1,93 @@
+"""The pocketsphinx backend on real recorded people and on espeak-ng speech."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.asr.hear import hear_samples, read_wav, to_16k_int16
+from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer
+from coach.errors import CoachError
+
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample"
+VOCAB = {"stop": ["stop", "stop now"], "too_painful": ["too painful", "that hurts", "ouch"],
+         "ready": ["ready", "i'm ready", "okay ready"], "yes": ["yes"], "no": ["no"],
+         "pause": ["pause"], "repeat": ["repeat"], "help": ["help"]}
+PAD = np.zeros(8000, dtype=np.int16)
+needs_speech = pytest.mark.skipif(not SPEECH.is_dir(), reason="shared speech sample not present")
+
+
+@pytest.fixture(scope="module")
+def rec() -> PocketsphinxRecognizer:
+    r = PocketsphinxRecognizer()
+    r.set_vocabulary(VOCAB)
+    return r
+
+
+def clip(word: str, name: str) -> np.ndarray:
+    samples, rate = read_wav(SPEECH / word / name)
+    return np.concatenate([PAD, to_16k_int16(samples, rate), PAD])
+
+
+def heard(rec: PocketsphinxRecognizer, audio: np.ndarray, block_ms: int = 50) -> list[str]:
+    rec.reset()
+    return [h.intent for h in hear_samples(audio, rec, block_ms)]
+
+
+@needs_speech
+def test_real_stop_is_caught_early(rec: PocketsphinxRecognizer) -> None:
+    rec.reset()
+    hyps = hear_samples(clip("stop", "1eddce1d_nohash_3.wav"), rec)
+    assert [h.intent for h in hyps] == ["stop"]
+    assert hyps[0].final is False  # reported from the partial result, before the endpoint
+    assert 0.4 < hyps[0].start < hyps[0].end < 1.6
+
+
+@needs_speech
+@pytest.mark.parametrize("word", ["go", "off", "tree", "four", "wow", "nine"])
+def test_real_other_words_are_rejected(rec: PocketsphinxRecognizer, word: str) -> None:
+    files = sorted((SPEECH / word).glob("*.wav"))[:3]
+    assert [heard(rec, clip(word, f.name)) for f in files] == [[], [], []]
+
+
+def test_silence_and_noise_give_nothing(rec: PocketsphinxRecognizer) -> None:
+    noise = (np.random.default_rng(1).normal(0, 300, 16000 * 2)).astype(np.int16)
+    assert heard(rec, np.zeros(16000 * 2, dtype=np.int16)) == []
+    assert heard(rec, noise) == []
+
+
+def test_unknown_word_raises_naming_it() -> None:
+    r = PocketsphinxRecognizer()
+    with pytest.raises(CoachError) as err:
+        r.set_vocabulary({"stop": ["stop"], "odd": ["flibbertigibbetzz"]})
+    assert "flibbertigibbetzz" in err.value.message
+    assert err.value.code == "asr.unknown_word"
+
+
+def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
+    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
+                         check=True, capture_output=True).stdout
+    tmp = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"ps_test_{voice}.wav"
+    tmp.write_bytes(out)
+    samples, sr = read_wav(tmp)
+    tmp.unlink()
+    return np.concatenate([PAD, to_16k_int16(samples, sr), PAD])
+
+
+def test_block_size_does_not_change_results(rec: PocketsphinxRecognizer) -> None:
+    audio = np.concatenate([espeak("ready"), espeak("stop"), espeak("the weather is nice today")])
+    results = []
+    for ms in (20, 50, 100):
+        rec.reset()
+        t0 = rec.audio_time
+        results.append([(h.intent, h.final, round(h.start - t0, 3), round(h.end - t0, 3))
+                        for h in hear_samples(audio, rec, ms)])
+    assert results[0] == results[1] == results[2]
+    assert [r[0] for r in results[0]] == ["ready", "stop"]
+
+
+def test_one_report_per_utterance(rec: PocketsphinxRecognizer) -> None:
+    assert heard(rec, espeak("too painful", "en+f3")) in (["too_painful"], ["unsure"])
