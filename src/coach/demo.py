@@ -9,7 +9,9 @@ the coach (attenuated, delayed) plus a little noise; the same listening stage as
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 import wave
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import numpy as np
 from coach.asr.base import SAMPLE_RATE
 from coach.driver import SessionDriver
 from coach.ear import Ear
-from coach.messages import End, Heard, LineDone, Listen, Say, Silence, Tick
+from coach.messages import End, Fault, FaultKind, LineDone, Listen, Say, Silence, Tick
 from coach.user_script import Reply, ReplyBook
 
 BLOCK = 800
@@ -106,90 +108,118 @@ class DemoRun:
     wall_seconds: float = 0.0
 
 
+class _DemoWorld:
+    """One run: the speaker, the user, the microphone mix and the engine, stepped block by block."""
+
+    def __init__(self, run: DemoRun, coach_voice: Callable[[str], np.ndarray],
+                 user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World,
+                 keep_audio: bool, echo_to: Callable[[str], None] | None) -> None:
+        self.run, self.world, self.keep_audio = run, world, keep_audio
+        self.coach_voice, self.user_voice = coach_voice, user_voice
+        self.say_out = echo_to or (lambda _s: None)
+        self.speaker, self.user, self.book = VirtualSpeaker(), UserVoice(), ReplyBook(replies)
+        self.rng = np.random.default_rng(world.seed)
+        self.delay = int(world.echo_delay_ms * SAMPLE_RATE / 1000)
+        self.echo_line = np.zeros(self.delay + BLOCK, dtype=np.float32)
+        self.gain = 10 ** (world.echo_db / 20)
+        self.noise = 10 ** (world.noise_db / 20)
+        self.n = 0  # samples since the start
+        self.pending: list[tuple[int, str, int, bool]] = []
+        self.cut: set[int] = set()
+        self.ending_at: float | None = None
+        self.interrupted: list[str] = []
+
+    def perform(self, actions: list) -> None:
+        t, driver = self.n / SAMPLE_RATE, self.run.driver
+        for a in actions:
+            if isinstance(a, Say):
+                samples = self.coach_voice(a.text)
+                self.speaker.play(a.utterance, samples, a.text)
+                self.say_out(f"{t:8.1f}s  coach  {a.text}")
+                for r in self.book.triggered(a.line):
+                    at = self.n + int(r.delay * SAMPLE_RATE) + (0 if r.during else len(samples))
+                    self.pending.append((at, r.say, a.utterance, r.during))
+            elif isinstance(a, Silence):
+                if self.speaker.queue:
+                    self.cut.add(self.speaker.queue[0][0])
+                self.speaker.stop()
+                driver.log.write(t, "speaker_stopped")
+            elif isinstance(a, Listen):
+                self.run.ear.listen_for(a.intents)
+            elif isinstance(a, End):
+                self.ending_at = t
+
+    def user_speaks(self) -> None:
+        t0 = self.n / SAMPLE_RATE
+        for item in [p for p in self.pending if p[0] <= self.n]:
+            self.pending.remove(item)
+            _, words, utt, during = item
+            if not during and utt in self.cut:
+                continue  # the prompt was cut off before the user heard it out
+            samples = self.user_voice(words)
+            self.user.speak(self.n, samples)
+            self.run.driver.log.write(t0, "user_spoke", text=words, start=round(t0, 3),
+                                      end=round(t0 + len(samples) / SAMPLE_RATE, 3))
+            self.say_out(f"{t0:8.1f}s  user   {words}")
+
+    def step(self) -> bool:
+        """Advance one block; False when the session is over and its last line has played."""
+        driver, ear = self.run.driver, self.run.ear
+        t0 = self.n / SAMPLE_RATE
+        self.user_speaks()
+        coach, finished = self.speaker.next_block()
+        voice = self.user.block(self.n)
+        self.echo_line = np.concatenate([self.echo_line[BLOCK:], coach]) if self.delay else coach
+        noise = self.noise * self.rng.standard_normal(BLOCK).astype(np.float32)
+        mic = voice + self.gain * self.echo_line[:BLOCK] + noise
+        mic16 = np.clip(mic * 32767, -32768, 32767).astype(np.int16)
+        ref16 = np.clip(coach * 32767, -32768, 32767).astype(np.int16)
+        heard = ear.hear(mic16, t0, reference=ref16, now_playing=self.speaker.now_playing)
+        if self.keep_audio:
+            self.run.coach_audio.append(ref16)
+            self.run.mic_audio.append(mic16)
+        self.n += BLOCK
+        t = self.n / SAMPLE_RATE
+        if self.ending_at is not None:
+            return bool(self.speaker.queue) and t - self.ending_at <= 15
+        if self.interrupted:
+            self.speaker.stop()
+            self.perform(driver.feed(Fault(FaultKind.INTERRUPTED, t, self.interrupted[0])))
+            return False
+        for utt in finished:
+            self.perform(driver.feed(LineDone(utt, t)))
+        for h in heard:
+            if not driver.ended:
+                self.say_out(f"{t:8.1f}s  heard  {h.intent} ({h.text!r}, {h.confidence:.2f})")
+                self.perform(driver.feed(h))
+        if not driver.ended:
+            self.perform(driver.feed(Tick(t)))
+        return True
+
+
 def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.ndarray],
              user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World = World(),
              *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None) -> DemoRun:
-    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz."""
+    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz.
+    Ctrl-C and SIGTERM end it as stopped, at once."""
     run = DemoRun(driver, ear)
-    speaker, user, book = VirtualSpeaker(), UserVoice(), ReplyBook(replies)
-    rng = np.random.default_rng(world.seed)
-    delay = int(world.echo_delay_ms * SAMPLE_RATE / 1000)
-    echo_line = np.zeros(delay + BLOCK, dtype=np.float32)
-    gain = 10 ** (world.echo_db / 20)
-    noise = 10 ** (world.noise_db / 20)
-    n = 0  # samples since start
-    pending_replies: list[tuple[int, str, int, bool]] = []
-    cut: set[int] = set()
-    ending_at: float | None = None
+    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handlers[sig] = signal.signal(
+                sig, lambda num, _f: w.interrupted.append(signal.Signals(num).name))
     wall0 = time.monotonic()
-
-    def say_out(text: str) -> None:
-        if echo_to:
-            echo_to(text)
-
-    def perform(actions: list) -> None:
-        nonlocal ending_at
-        t = n / SAMPLE_RATE
-        for a in actions:
-            if isinstance(a, Say):
-                samples = coach_voice(a.text)
-                speaker.play(a.utterance, samples, a.text)
-                say_out(f"{t:8.1f}s  coach  {a.text}")
-                dur = len(samples)
-                for r in book.triggered(a.line):
-                    at = n + int(r.delay * SAMPLE_RATE) + (0 if r.during else dur)
-                    pending_replies.append((at, r.say, a.utterance, r.during))
-            elif isinstance(a, Silence):
-                if speaker.queue:
-                    cut.add(speaker.queue[0][0])
-                speaker.stop()
-                driver.log.write(t, "speaker_stopped")
-            elif isinstance(a, Listen):
-                ear.listen_for(a.intents)
-            elif isinstance(a, End):
-                ending_at = t
-
-    perform(driver.start(0.0))
-    while n / SAMPLE_RATE < world.limit:
-        t0 = n / SAMPLE_RATE
-        for item in [p for p in pending_replies if p[0] <= n]:
-            pending_replies.remove(item)
-            at, words, utt, during = item
-            if not during and utt in cut:
-                continue
-            samples = user_voice(words)
-            user.speak(n, samples)
-            driver.log.write(t0, "user_spoke", text=words, start=round(t0, 3),
-                             end=round(t0 + len(samples) / SAMPLE_RATE, 3))
-            say_out(f"{t0:8.1f}s  user   {words}")
-        coach, finished = speaker.next_block()
-        voice = user.block(n)
-        echo_line = np.concatenate([echo_line[BLOCK:], coach]) if delay else coach
-        mic = voice + gain * echo_line[:BLOCK] + noise * rng.standard_normal(BLOCK).astype(np.float32)
-        mic16 = np.clip(mic * 32767, -32768, 32767).astype(np.int16)
-        ref16 = np.clip(coach * 32767, -32768, 32767).astype(np.int16)
-        heard = ear.hear(mic16, t0, reference=ref16, now_playing=speaker.now_playing)
-        if keep_audio:
-            run.coach_audio.append(ref16)
-            run.mic_audio.append(mic16)
-        n += BLOCK
-        t = n / SAMPLE_RATE
-        if ending_at is not None:
-            if not speaker.queue or t - ending_at > 15:
-                break
-        else:
-            for utt in finished:
-                perform(driver.feed(LineDone(utt, t)))
-            for h in heard:
-                if not driver.ended:
-                    say_out(f"{t:8.1f}s  heard  {h.intent} ({h.text!r}, {h.confidence:.2f})")
-                    perform(driver.feed(h))
-            if not driver.ended:
-                perform(driver.feed(Tick(t)))
-        if world.speed > 0:
-            lag = wall0 + t / world.speed - time.monotonic()
-            if lag > 0:
-                time.sleep(lag)
+    try:
+        w.perform(driver.start(0.0))
+        while w.n / SAMPLE_RATE < world.limit and w.step():
+            if world.speed > 0:
+                lag = wall0 + w.n / SAMPLE_RATE / world.speed - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)
+    finally:
+        for sig, h in handlers.items():
+            signal.signal(sig, h)
     run.wall_seconds = time.monotonic() - wall0
     return run
 

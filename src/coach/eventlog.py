@@ -35,6 +35,8 @@ class EventLog:
     sinks: list[Sink] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
     keep: bool = True
+    failures: list[CoachError] = field(default_factory=list)
+    """Sinks that failed (disk full, database locked …) and were dropped."""
 
     def write(self, t: float, kind: str, **data: Any) -> dict[str, Any]:
         entry = {"seq": len(self.entries) if self.keep else None, "t": round(t, 3),
@@ -42,8 +44,14 @@ class EventLog:
                  "session": self.session, "kind": kind, **data}
         if self.keep:
             self.entries.append(entry)
-        for sink in self.sinks:
-            sink(entry)
+        for sink in list(self.sinks):
+            try:
+                sink(entry)
+            except CoachError as err:
+                # The voice matters more than the record: drop the failing sink, keep the session
+                # going (entries stay in memory), and report it when the session ends.
+                self.sinks.remove(sink)
+                self.failures.append(err)
         return entry
 
     def event(self, ev: Event) -> None:

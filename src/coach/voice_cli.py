@@ -120,7 +120,15 @@ def build_driver(args: argparse.Namespace, info: dict[str, Any], *, history: boo
     plan = SessionPlan()
     if history:
         from coach.history.session import plan_and_record
-        plan = plan_and_record(content, log)
+        from coach.history.store import HistoryStore
+        store = HistoryStore()
+        previous = store.sessions()
+        if previous and previous[-1].status == "unfinished":
+            p = previous[-1]
+            print(f"coach: the last session ({p.started:%Y-%m-%d %H:%M} UTC) did not finish: it "
+                  "was cut off and is kept in your history as unfinished.", file=sys.stderr)
+            log.write(0.0, "previous_unfinished", previous=p.id)
+        plan = plan_and_record(content, log, store=store)
     log.write(0.0, "session_info", **info)
     return content, SessionDriver(Engine(content, plan), log)
 
@@ -157,13 +165,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
                    echo_to=None if args.quiet else print_line)
     if args.wav:
         write_wav(args.wav, run)
-    end = driver.end
     stats = ear.stats()
-    print(f"session ended: {end.outcome.value if end else 'not ended'}; "
-          f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; "
-          f"listening CPU {stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second; "
-          f"log: {driver.log.sinks[0].path}", flush=True)
-    return 0 if end is not None else 1
+    print(f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; listening CPU "
+          f"{stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second", flush=True)
+    return finish_report(driver, driver.end)
 
 
 def cmd_session(args: argparse.Namespace) -> int:
@@ -199,10 +204,22 @@ def cmd_session(args: argparse.Namespace) -> int:
             mic_check(content, ear, speaker, mic, render)
         session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print)
         end = session.run()
+    return finish_report(driver, end)
+
+
+def finish_report(driver, end) -> int:
+    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 130 signal."""
+    from coach.eventlog import default_log_path
     print(f"session ended: {end.outcome.value if end else 'not ended'}; log: "
-          f"{driver.log.sinks[0].path}")
+          f"{default_log_path(driver.log.session)}", flush=True)
+    for err in driver.log.failures:
+        print(f"coach: error [{err.code}]: {err}", file=sys.stderr)
     if end is None or end.outcome.value == "fault":
         return 1
+    if driver.log.failures:
+        return 2
+    if end.reason in ("SIGINT", "SIGTERM"):
+        return 130 if end.reason == "SIGINT" else 143
     return 0
 
 
