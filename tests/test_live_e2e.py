@@ -114,6 +114,7 @@ class CoachProcess:
     """``coach session`` in a subprocess, with its event log followed as it is written."""
 
     def __init__(self, content: Path, tmp: Path, backend: str = "pocketsphinx") -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.events_path = tmp / "events.jsonl"
         env = dict(os.environ, PULSE_SINK="coach_speaker", PULSE_SOURCE="coach_mic",
                    PYTHONUNBUFFERED="1")

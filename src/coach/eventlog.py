@@ -35,6 +35,8 @@ class EventLog:
     sinks: list[Sink] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
     keep: bool = True
+    header: dict[str, Any] = field(default_factory=dict)
+    """Merged into the ``session_start`` entry (recognizer, voice, mode …)."""
     failures: list[CoachError] = field(default_factory=list)
     """Sinks that failed (disk full, database locked …) and were dropped."""
 
@@ -81,7 +83,8 @@ class EventLog:
             elif isinstance(a, CancelTimer):
                 self.write(t, "timer_cancel", name=a.name)
             elif isinstance(a, Record):
-                self.write(t, a.kind, **dict(a.data))
+                extra = self.header if a.kind == "session_start" else {}
+                self.write(t, a.kind, **{**dict(a.data), **extra})
             elif isinstance(a, End):
                 pass  # the engine records session_end itself
         if (state_before is None or state_before.phase != state_after.phase

@@ -127,9 +127,9 @@ def build_driver(args: argparse.Namespace, info: dict[str, Any], *, history: boo
             p = previous[-1]
             print(f"coach: the last session ({p.started:%Y-%m-%d %H:%M} UTC) did not finish: it "
                   "was cut off and is kept in your history as unfinished.", file=sys.stderr)
-            log.write(0.0, "previous_unfinished", previous=p.id)
+            log.header["previous_unfinished"] = p.id
         plan = plan_and_record(content, log, store=store)
-    log.write(0.0, "session_info", **info)
+    log.header.update(info)
     return content, SessionDriver(Engine(content, plan), log)
 
 
