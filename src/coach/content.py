@@ -173,6 +173,7 @@ class _File:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.text = ""
         try:
             raw = path.read_bytes()
         except FileNotFoundError as err:
