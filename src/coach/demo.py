@@ -236,6 +236,15 @@ def write_wav(path: Path, run: DemoRun) -> None:
         w.writeframes(np.stack([coach, mic], axis=1).astype("<i2").tobytes())
 
 
+def write_mono_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+
+
 def print_line(text: str) -> None:
     print(text, flush=True)
     sys.stdout.flush()

@@ -46,7 +46,7 @@ class LiveDevices:
 class LiveSession:
     def __init__(self, driver: SessionDriver, ear: Ear, devices: LiveDevices,
                  *, echo_to: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, record: bool = False) -> None:
         self.driver, self.ear, self.dev = driver, ear, devices
         self.echo_to = echo_to or (lambda s: None)
         self.clock = clock
@@ -57,7 +57,8 @@ class LiveSession:
         self._now_playing: str | None = None
         self._last_block = clock()
         self._interrupted: str | None = None
-        self._utterance_text: dict[int, str] = {}
+        self.recorded: list[np.ndarray] | None = [] if record else None
+        """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
 
     def now(self) -> float:
         return self.clock() - self._t0
@@ -70,6 +71,8 @@ class LiveSession:
                 block = mic.read(timeout=0.5)
                 if block is None:
                     continue
+                if self.recorded is not None:
+                    self.recorded.append(block.samples)
                 want = self._want
                 if want is not None:
                     self._want = None

@@ -35,11 +35,13 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                        "(what `coach` does with no subcommand)")
     audio_opts(s, devices=True)
     s.add_argument("--no-mic-check", action="store_true", help="skip the 'say ready' microphone check")
+    s.add_argument("--record", type=Path, default=None,
+                   help="write what the microphone heard to this WAV (nothing is recorded otherwise)")
     s.set_defaults(func=cmd_session)
     parser.set_defaults(func_default=cmd_session)
     for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
                           ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
-                          ("mic", None), ("speaker", None), ("no_mic_check", False)):
+                          ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
 
     s = sub.add_parser("demo", help="the whole session with no sound card: a simulated user "
@@ -202,8 +204,12 @@ def cmd_session(args: argparse.Namespace) -> int:
         if not args.no_mic_check:
             from coach.mic_check import mic_check
             mic_check(content, ear, speaker, mic, render)
-        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print)
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print,
+                              record=args.record is not None)
         end = session.run()
+    if args.record is not None and session.recorded:
+        from coach.demo import write_mono_wav
+        write_mono_wav(args.record, np.concatenate(session.recorded))
     return finish_report(driver, end)
 
 
