@@ -107,17 +107,22 @@ def hear_file(path: str | Path, recognizer: Recognizer, block_ms: int = 50) -> l
 
 
 def load_recognizer(backend: str | None = None, model: str | None = None) -> Recognizer:
-    """The recognizer named by ``backend`` (``pocketsphinx`` by default, or ``vosk``)."""
+    """The recognizer to use: ``vosk`` when a vosk model is found (``--model``, COACH_VOSK_MODEL,
+    or models/), else the embedded ``pocketsphinx``; ``backend`` forces one."""
+    from coach.models import find_vosk_model
+
+    if backend in (None, "", "vosk"):
+        found = find_vosk_model(model)
+        if found is not None:
+            from coach.asr.vosk_backend import VoskRecognizer
+
+            return VoskRecognizer(found)
+        if backend == "vosk":
+            raise CoachError("asr.no_model", "the vosk backend needs a model, and none is installed",
+                             "run scripts/get-model, or pass --model PATH / set COACH_VOSK_MODEL")
     if backend in (None, "", "pocketsphinx"):
         from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer
 
-        return PocketsphinxRecognizer(model)
-    if backend == "vosk":
-        if not model:
-            raise CoachError("asr.no_model", "the vosk backend needs a model directory",
-                             "pass --model PATH (e.g. vosk-model-small-en-us-0.15)")
-        from coach.asr.vosk_backend import VoskRecognizer
-
-        return VoskRecognizer(model)
+        return PocketsphinxRecognizer()
     raise CoachError("asr.backend", f"unknown recognizer backend {backend!r}",
                      "use pocketsphinx or vosk")
