@@ -89,3 +89,29 @@ def test_a_microphone_that_does_not_exist_is_a_clear_error(pulse_server, tmp_pat
     assert r.returncode == 2
     assert "no-such-mic" in r.stderr and "coach devices" in r.stderr + r.stdout or \
         "fix:" in r.stderr, r.stderr
+
+
+def test_speaker_that_stops_playing_does_not_hang_the_session(pulse_server, short_content, tmp_path):
+    coach = CoachProcess(short_content, tmp_path)
+    coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "screening_intro", timeout=60)
+    _pactl("suspend-sink", "coach_speaker", "1")  # the output stops consuming audio
+    try:
+        code = coach.finish(timeout=90)
+    finally:
+        _pactl("suspend-sink", "coach_speaker", "0")
+    entries = coach.entries
+    assert code == 1, coach.output()
+    assert [f["what"] for f in kinds(entries, "fault")][0] == "speaker_lost"
+    assert kinds(entries, "session_end")[0]["outcome"] == "fault"
+
+
+def test_synthesis_failure_falls_back_to_the_espeak_program(monkeypatch):
+    import pyttsx3
+
+    from coach.tts import Synthesizer
+
+    def broken(*a, **k):
+        raise RuntimeError("driver failed")
+    monkeypatch.setattr(pyttsx3, "init", broken)
+    r = Synthesizer(voice="gmw/en-us", rate_wpm=150).render("Roll gently off the ball onto your side.")
+    assert r.duration > 1.0 and abs(int(r.samples.astype("int32").max())) > 1000

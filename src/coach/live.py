@@ -31,6 +31,8 @@ TICK = 0.05
 """Seconds between clock ticks of the main loop."""
 STALL_AFTER = 3.0
 """Seconds without a processed microphone block before the listener counts as stalled."""
+LINE_GRACE = 2.0
+"""Seconds past a line's length before a speaker that never finished it counts as lost."""
 
 
 @dataclass
@@ -57,6 +59,7 @@ class LiveSession:
         self._now_playing: str | None = None
         self._last_block = clock()
         self._interrupted: str | None = None
+        self._line_due: tuple[int, float] | None = None
         self.recorded: list[np.ndarray] | None = [] if record else None
         """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
 
@@ -112,6 +115,8 @@ class LiveSession:
                     samples, rate = self.dev.render(a.text)
                     self.dev.speaker.play(samples, rate, a.utterance)
                     self._now_playing = a.text
+                    # a speaker that stops consuming audio must not leave the session waiting
+                    self._line_due = (a.utterance, self.clock() + len(samples) / rate + LINE_GRACE)
                 except CoachError as err:
                     self.events.put(Fault(FaultKind.SPEAKER_LOST, self.now(), err.message))
                     self.events.put(LineDone(a.utterance, self.now(), True))
@@ -143,7 +148,16 @@ class LiveSession:
                     ev = self.events.get(timeout=TICK)
                 except queue.Empty:
                     ev = None
+                if self._line_due and self.clock() > self._line_due[1]:
+                    utt, self._line_due = self._line_due[0], None
+                    self.dev.speaker.stop()
+                    self._perform(self.driver.feed(Fault(FaultKind.SPEAKER_LOST, self.now(),
+                                                         "a line did not finish playing")))
+                    self._perform(self.driver.feed(LineDone(utt, self.now(), True)))
                 if ev is not None:
+                    if isinstance(ev, LineDone) and self._line_due and \
+                            ev.utterance == self._line_due[0]:
+                        self._line_due = None
                     if isinstance(ev, Heard):
                         self.echo_to(f"{self.now():8.1f}s  heard  {ev.intent} ({ev.text!r}, "
                                      f"{ev.confidence:.2f})")
