@@ -115,3 +115,59 @@ def test_synthesis_failure_falls_back_to_the_espeak_program(monkeypatch):
     monkeypatch.setattr(pyttsx3, "init", broken)
     r = Synthesizer(voice="gmw/en-us", rate_wpm=150).render("Roll gently off the ball onto your side.")
     assert r.duration > 1.0 and abs(int(r.samples.astype("int32").max())) > 1000
+
+
+class _Stalling:
+    """A real recognizer that hangs (or dies) after a few blocks: fault injection around it."""
+
+    def __init__(self, inner, after: int, die: bool) -> None:
+        self.inner, self.after, self.die, self.n = inner, after, die, 0
+        self.name = inner.name
+        self.release = __import__("threading").Event()
+
+    def set_vocabulary(self, phrases):
+        self.inner.set_vocabulary(phrases)
+
+    def accept(self, block):
+        self.n += 1
+        if self.n > self.after:
+            if self.die:
+                raise RuntimeError("recognizer crashed")
+            self.release.wait(30)
+        return self.inner.accept(block)
+
+    def reset(self):
+        self.inner.reset()
+
+
+@pytest.mark.parametrize("die", [False, True], ids=["stalls", "dies"])
+def test_recognizer_that_stalls_or_dies_ends_the_session_safely(pulse_server, short_content, die):
+    from coach import audio
+    from coach.asr.hear import load_recognizer
+    from coach.content import load_content
+    from coach.driver import SessionDriver
+    from coach.ear import Ear
+    from coach.engine import Engine
+    from coach.eventlog import EventLog
+    from coach.live import LiveDevices, LiveSession
+    from coach.tts import Synthesizer
+
+    content = load_content("short", short_content)
+    rec = _Stalling(load_recognizer("pocketsphinx"), after=40, die=die)
+    synth = Synthesizer(voice="gmw/en-us")
+
+    def render(text):
+        r = synth.render(text)
+        return r.samples, r.rate
+    driver = SessionDriver(Engine(content), EventLog())
+    with audio.open_speaker() as spk, audio.open_microphone() as mic:
+        session = LiveSession(driver, Ear(rec, content), LiveDevices(spk, mic, render))
+        t0 = time.monotonic()
+        end = session.run(max_seconds=60)
+        took = time.monotonic() - t0
+    rec.release.set()
+    faults = [e for e in driver.log.entries if e["kind"] == "fault"]
+    assert faults and faults[0]["what"] == "recognizer_stalled", faults
+    detected = faults[0]["t"]
+    assert detected < 2 + 3 + 2, f"stall detected only after {detected:.1f} s"  # 40 blocks = 2 s
+    assert end is not None and end.outcome.value == "fault" and took < 40
