@@ -128,3 +128,20 @@ def test_wrong_block_is_a_coach_error():
     assert err.value.code == "echo.block"
     with pytest.raises(CoachError):
         EchoSuppressor(block=700)
+
+
+def test_no_echo_path_keeps_a_quiet_users_stop(narration):
+    """Headphones or a null sink: the speaker never reaches the mic. A user quieter than what the
+    coach plays must still count as the user (before the fix it was taken for the coach's echo)."""
+    play, spans = narration
+    clip = _stop_clip().astype(float)
+    clip *= S.active_rms(play) * 10 ** (-20 / 20) / S.active_rms(clip)  # 20 dB under the coach
+    at = spans[2][0] + 1.0
+    user = np.zeros(len(play))
+    user[int(at * S.RATE): int(at * S.RATE) + len(clip)] = clip
+    noise = np.random.default_rng(1).standard_normal(len(play)) * 10.0
+    out, sup = _run(S.to_int16(user + noise), play)
+    span = slice(int(at * S.RATE) + sup.hop, int(at * S.RATE) + sup.hop + len(clip))
+    kept = float(np.sum(out[span].astype(float) ** 2)) / float(np.sum(clip ** 2))
+    assert kept > 0.5, f"user's stop lost {-10 * np.log10(kept):.1f} dB"
+    assert sup.user_ratio_between(at, at + len(clip) / S.RATE) >= SelfSpeechFilter().min_ratio_own_words

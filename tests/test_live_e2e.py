@@ -97,16 +97,12 @@ def short_content(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def user_voice():
-    """The test user's voice: a real espeak-ng voice distinct from the coach's."""
-    from coach.tts import Synthesizer
-    synth = Synthesizer(voice="gmw/en-gb-x-rp", rate_wpm=160)
-    cache = {}
+    """The test user's voice: a neural voice (Piper), distinct from the coach's espeak-ng."""
+    from coach.user_voice import PiperUserVoice
+    voice = PiperUserVoice()
 
     def say(words: str) -> tuple[np.ndarray, int]:
-        if words not in cache:
-            r = synth.render(words)
-            cache[words] = (r.samples, r.rate)
-        return cache[words]
+        return voice.int16(words), 16000
     return say
 
 
@@ -133,10 +129,11 @@ class CoachProcess:
                     self.entries.append(json.loads(line))
         return self.entries
 
-    def wait_for(self, pred, timeout: float = 60.0) -> dict:
+    def wait_for(self, pred, timeout: float = 60.0, after: int = 0) -> dict:
+        """The first entry from index ``after`` on that matches ``pred``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for e in self.poll():
+            for e in self.poll()[after:]:
                 if pred(e):
                     return e
             if self.proc.poll() is not None:
@@ -149,8 +146,8 @@ class CoachProcess:
             time.sleep(0.02)
         raise AssertionError(f"timed out waiting; last events: {self.entries[-5:]}")
 
-    def said_done(self, line: str, timeout: float = 60.0) -> None:
-        said = self.wait_for(lambda e: e["kind"] == "said" and e["line"] == line, timeout)
+    def said_done(self, line: str, timeout: float = 60.0, after: int = 0) -> None:
+        said = self.wait_for(lambda e: e["kind"] == "said" and e["line"] == line, timeout, after)
         self.wait_for(lambda e: e["kind"] == "line_done" and e["utterance"] == said["utterance"],
                       timeout)
 
@@ -254,16 +251,17 @@ def test_too_painful_in_the_hold_leads_to_ease_off(pulse_server, short_content, 
 
 
 def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_content, tmp_path, user_voice):
-    """Echo on: the coach's speaker reaches the microphone (-6 dB, 30 ms). Its own prompts say
+    """Echo on: the coach's speaker reaches the microphone (-10 dB, 30 ms). Its own prompts say
     "ready" and "stop"; it must neither advance nor stop on them, yet hear the user's "stop"."""
-    pulse_script("echo", "on", "30", "-6")
+    pulse_script("echo", "on", "30", "-10")
     try:
         coach = CoachProcess(short_content, tmp_path)
         answer(coach, user_voice, "screen_hernia", "no")
         coach.said_done("setup_prompt")
         # the user says nothing: the coach re-prompts ("...say ready") over its own echo
-        coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "not_heard", timeout=30)
-        coach.said_done("setup_prompt", timeout=30)
+        again = coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "not_heard", 30)
+        coach.said_done("setup_prompt", timeout=30, after=again["seq"])
+        time.sleep(0.3)
         samples, rate = user_voice("stop")
         play_into_mic(samples, rate)
         code = coach.finish()

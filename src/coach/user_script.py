@@ -35,17 +35,19 @@ class Reply:
     """Seconds after the line ends (or starts, with ``during``)."""
     times: int | None = None
     during: bool = False
+    default: bool = False
+    """An ordinary answer: dropped for a line that a script's own rule also answers."""
 
 
 def default_replies(content: Content) -> list[Reply]:
     """An ordinary, cooperative user: no contraindications, ready at each prompt, feels better."""
     steps = content.routine.steps.values()
-    replies = [Reply(q, "no") for st in steps for q in st.questions]
-    replies += [Reply(st.reconfirm, "no") for st in steps if st.reconfirm]
-    replies += [Reply(st.prompt, "ready") for st in steps if st.prompt and st.kind.value == "say"]
-    replies += [Reply(st.prompt, "better") for st in steps if st.kind.value == "feedback"]
-    replies.append(Reply("ease_off_prompt", "ready", delay=3.0))
-    return replies
+    replies = [(q, "no") for st in steps for q in st.questions]
+    replies += [(st.reconfirm, "no") for st in steps if st.reconfirm]
+    replies += [(st.prompt, "ready") for st in steps if st.prompt and st.kind.value == "say"]
+    replies += [(st.prompt, "better") for st in steps if st.kind.value == "feedback"]
+    replies.append(("ease_off_prompt", "ready"))
+    return [Reply(after, say, delay=1.0, default=True) for after, say in replies]
 
 
 def load_user_script(path: Path, content: Content) -> list[Reply]:
@@ -102,15 +104,11 @@ class ReplyBook:
         self.fired = [0] * len(replies)
 
     def triggered(self, line: str) -> list[Reply]:
-        out = []
-        taken_after = False
-        for i, r in enumerate(self.replies):
-            if r.after != line or (r.times is not None and self.fired[i] >= r.times):
-                continue
-            if not r.during:
-                if taken_after:
-                    continue  # one answer per prompt: the first matching rule wins
-                taken_after = True
+        """The replies this line sets off; a script's own rules for a line replace the default."""
+        live = [i for i, r in enumerate(self.replies)
+                if r.after == line and (r.times is None or self.fired[i] < r.times)]
+        if any(not self.replies[i].default for i in live):
+            live = [i for i in live if not self.replies[i].default]
+        for i in live:
             self.fired[i] += 1
-            out.append(r)
-        return out
+        return [self.replies[i] for i in live]

@@ -13,8 +13,8 @@ import numpy as np
 from coach.errors import CoachError
 
 COACH_VOICE = "gmw/en-us"
-USER_VOICE = "gmw/en-gb-x-rp"
-"""The simulated user's voice: another espeak-ng variant, distinct from the coach's."""
+USER_VOICE = "piper en_US-joe-medium"
+"""The simulated user's voice: a neural voice, distinct from the coach's (coach.user_voice)."""
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
@@ -158,11 +158,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ear = build_ear(recognizer, content)
     coach_synth = synthesizer(args.voice, args.rate, args.volume)
     render_ahead(coach_synth, content)
-    user_synth = synthesizer(USER_VOICE, 165, 1.0)
+    from coach.user_voice import PiperUserVoice
+    user_synth = PiperUserVoice()
     if not args.quiet:
         print(f"coach demo: listening with {recognizer.name}; the user is simulated "
               f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
-    run = run_demo(driver, ear, voice_16k(coach_synth), voice_16k(user_synth), replies,
+    run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
                    World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
                    echo_to=None if args.quiet else print_line)
     if args.wav:

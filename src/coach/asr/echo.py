@@ -62,6 +62,10 @@ class EchoBlockInfo:
     erle_db: float
 
 
+NO_ECHO_COUPLING = 1e-4
+"""Mic/reference power ratio (-40 dB) under which the speaker is taken not to reach the mic."""
+
+
 class EchoSuppressor:
     """Acoustic echo canceller plus residual-echo suppressor for one microphone.
 
@@ -136,6 +140,8 @@ class EchoSuppressor:
         self._samples_out = 0
         self._history: deque[EchoBlockInfo] = deque(maxlen=max(1, int(history * rate / block)))
         self.last: EchoBlockInfo | None = None
+        self._coupling_obs: deque[float] = deque(maxlen=300)  # mic/ref power, ref-on hops
+        self._no_echo = False
 
     # ----------------------------------------------------------------------------- public API
     @property
@@ -206,6 +212,16 @@ class EchoSuppressor:
         x_now = x_frame[n:]
         px = float(np.dot(x_now, x_now)) / n
         ref_on = px > 1e4  # reference above -50 dBFS
+        if ref_on:
+            self._coupling_obs.append(pd / px)
+            if len(self._coupling_obs) >= 100:  # 1 s of the coach speaking observed
+                # the echo path's strength: a low percentile of mic/reference power (the user's
+                # speech only ever raises the ratio)
+                self._no_echo = float(np.percentile(self._coupling_obs, 20)) < NO_ECHO_COUPLING
+        if self._no_echo:
+            # No acoustic path from the speaker to this microphone (headphones, a null sink):
+            # nothing to cancel, and nothing the coach says can be mistaken for the user.
+            return self._suppress(d, np.zeros(n)), np.zeros(n), False
         dt = self._double_talk(d, pd, py, ref_on)
         if ref_on and not dt:
             self._adapt(e)

