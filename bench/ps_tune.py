@@ -1,10 +1,15 @@
 """Measure the pocketsphinx backend on real people and on espeak-ng voices.
 
-Runs every clip of shared/speech/speech-commands-sample (padded with 0.5 s of silence each
-side) through PocketsphinxRecognizer via hear_samples, for three vocabularies, and prints
-caught/rejected counts, split by speaker halves (files sorted by name: first 5 = half A,
-last 5 = half B) so a setting chosen on one half can be checked on the other.
-Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--competitors N] [--no-synth]
+Real: every clip of shared/speech/speech-commands-sample (padded with 0.5 s of silence each
+side), split by speaker halves (files sorted by name: first 5 = half A, last 5 = half B): choose
+settings on A, report B as held out. Synthetic: every intent phrase of content/intents.toml and
+a list of sound-alike / non-command phrases, spoken by 5 espeak-ng voices at several rates,
+padded and mixed with white noise at 20 dB SNR. Vocabularies: ``screen`` (the screening
+state's intents) and ``full`` (all intents). ``--drop-test-words`` removes the 27 sample words
+from the competitor list, so rejection is not flattered by the test words being competitors.
+Prints counts and the real-time factor (CPU seconds per audio second).
+Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
+       [--rates 130,155,180] [--no-synth]
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +35,15 @@ from coach.asr.hear import hear_samples, read_wav, to_16k_int16  # noqa: E402
 from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
-FULL = {"stop": ["stop", "stop now"], "too_painful": ["too painful", "that hurts", "ouch"],
-        "ready": ["ready", "i'm ready", "okay ready"], "yes": ["yes"], "no": ["no"],
-        "pause": ["pause"], "resume": ["resume", "continue"], "repeat": ["repeat"],
-        "skip": ["skip"], "how_long": ["how long"], "slower": ["slower"], "faster": ["faster"],
-        "help": ["help"], "released": ["released", "it released"], "better": ["better"],
-        "same": ["same"], "worse": ["worse"]}
-SMALL = {"stop": ["stop"], "ready": ["ready"], "too_painful": ["too painful"], "pause": ["pause"]}
-SCREEN = {"yes": ["yes"], "no": ["no"], "stop": ["stop"], "too_painful": ["too painful"],
-          "repeat": ["repeat"], "help": ["help"]}
-VOCABS = {"full": FULL, "small": SMALL, "screen": SCREEN}
-VOICES = ["en-us", "en", "en+f3", "en+m3"]
-RATES = [140, 160, 180]
-NEGATIVE = ["the weather is nice today", "steady", "already", "top", "stopwatch", "painting",
-            "i'm reading"]
+INTENTS = tomllib.loads((ROOT / "content" / "intents.toml").read_text())["intents"]
+FULL = {name: list(d["phrases"]) for name, d in INTENTS.items()}
+SCREEN_INTENTS = ("yes", "no", "stop", "repeat", "help", "pause", "skip", "health_changed")
+SCREEN = {name: FULL[name] for name in SCREEN_INTENTS}
+VOCABS = {"screen": SCREEN, "full": FULL}
+VOICES = ["gmw/en-us", "gmw/en", "gmw/en-gb-x-rp", "gmw/en-us-nyc", "gmw/en-029"]
+NEGATIVE = ["steady", "already", "top", "stopwatch", "painting", "i'm reading",
+            "the weather is nice today", "noble", "nodding", "yesterday"]
+TARGETS = ("stop", "yes", "no")
 PAD = np.zeros(8000, dtype=np.int16)
 
 
@@ -50,83 +52,108 @@ def real_clips() -> list[tuple[str, str, np.ndarray]]:
     for folder in sorted(p for p in SPEECH.iterdir() if p.is_dir()):
         for i, f in enumerate(sorted(folder.glob("*.wav"))):
             s, r = read_wav(f)
-            out.append((folder.name, "A" if i < 5 else "B", to_16k_int16(s, r)))
+            out.append((folder.name, "A" if i < 5 else "B",
+                        np.concatenate([PAD, to_16k_int16(s, r), PAD])))
     return out
 
 
-def synth(text: str, voice: str, rate: int) -> np.ndarray:
+def synth(text: str, voice: str, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """espeak-ng speech, padded, with white noise 20 dB below the speech power."""
     with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", tmp.name, text],
                        check=True)
         s, r = read_wav(tmp.name)
-    return to_16k_int16(s, r)
+    a = to_16k_int16(s, r).astype(np.float64)
+    x = np.concatenate([PAD, a, PAD])
+    x += rng.normal(0.0, np.sqrt(np.mean(a ** 2) / 100.0), x.size)
+    return np.clip(x, -32768, 32767).astype(np.int16)
 
 
-def run(args: tuple[str, PsSettings, list, list]) -> tuple[str, list, list]:
-    vname, settings, clips, synths = args
+def run(args: tuple[str, PsSettings, list]) -> tuple[list[list[str]], float, float]:
+    vname, settings, audios = args
     rec = PocketsphinxRecognizer(settings=settings)
     rec.set_vocabulary(VOCABS[vname])
-    def heard(audio: np.ndarray) -> list[str]:
+    out, cpu0 = [], time.process_time()
+    for audio in audios:
         rec.reset()
-        return [h.intent for h in hear_samples(np.concatenate([PAD, audio, PAD]), rec)]
-    real = [(w, half, heard(a)) for w, half, a in clips]
-    syn = [(key, heard(a)) for key, a in synths]
-    return vname, real, syn
+        out.append([h.intent for h in hear_samples(audio, rec)])
+    return out, time.process_time() - cpu0, sum(a.size for a in audios) / 16000
+
+
+def correct(intent: str, heard: list[str]) -> bool:
+    return heard == [intent] or (heard == ["unsure"] and intent in ("stop", "too_painful"))
+
+
+def report(vname: str, real: list, rh: list, syn: list, sh: list) -> None:
+    print(f"\n== vocabulary {vname}: {sorted(VOCABS[vname])}")
+    for half in ("A", "B", "all"):
+        line = f"  half {half:3s}:"
+        for t in TARGETS:
+            sel = [h for (w, hf, _), h in zip(real, rh) if w == t and half in (hf, "all")]
+            line += f" {t} {sum(t in h for h in sel)}/{len(sel)}"
+        oth = [h for (w, hf, _), h in zip(real, rh) if w not in TARGETS and half in (hf, "all")]
+        print(line + f", others rejected {sum(1 for h in oth if not h)}/{len(oth)}")
+    fa = Counter(f"{w}->{'+'.join(h)}" for (w, _, _), h in zip(real, rh) if h and w not in TARGETS)
+    print(f"  real false accepts: {dict(fa.most_common(12))}")
+    miss = Counter(f"{w}->{'+'.join(h) or '-'}" for (w, _, _), h in zip(real, rh)
+                   if w in TARGETS and w not in h)
+    print(f"  real misses: {dict(miss)}")
+    if not syn:
+        return
+    per: dict[str, list[bool]] = {}
+    for k, h in zip(syn, sh):
+        if k[0] == "cmd" and k[1] in VOCABS[vname]:
+            per.setdefault(k[1], []).append(correct(k[1], h))
+    tot = sum(sum(v) for v in per.values()), sum(len(v) for v in per.values())
+    print(f"  espeak commands caught (once, right intent): {tot[0]}/{tot[1]}; per intent: "
+          + ", ".join(f"{i} {sum(v)}/{len(v)}" for i, v in sorted(per.items())))
+    neg = [(k, h) for k, h in zip(syn, sh) if k[0] == "neg"]
+    print(f"  espeak non-commands rejected: {sum(1 for _, h in neg if not h)}/{len(neg)}; "
+          f"accepted: {dict(Counter(k[2] + '->' + '+'.join(h) for k, h in neg if h))}")
+    oov = [h for k, h in zip(syn, sh) if k[0] == "cmd" and k[1] not in VOCABS[vname]]
+    if oov:
+        print(f"  espeak out-of-vocabulary commands rejected: {sum(1 for h in oov if not h)}"
+              f"/{len(oov)}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--weight", type=float, default=PsSettings().command_weight)
-    ap.add_argument("--competitors", type=int, default=PsSettings().competitor_count)
+    base = PsSettings()
+    ap.add_argument("--weight", type=float, default=base.command_weight)
+    ap.add_argument("--vad-ratio", type=float, default=base.vad_ratio)
+    ap.add_argument("--drop-test-words", action="store_true")
+    ap.add_argument("--rates", default="130,155,180")
     ap.add_argument("--no-synth", action="store_true")
     a = ap.parse_args()
-    settings = PsSettings(command_weight=a.weight, competitor_count=a.competitors)
+    drop = tuple(sorted(p.name for p in SPEECH.iterdir() if p.is_dir())) if a.drop_test_words \
+        else ()
+    settings = replace(base, command_weight=a.weight, vad_ratio=a.vad_ratio,
+                       exclude_competitors=drop)
     t0 = time.monotonic()
-    clips = real_clips()
-    synths: list = []
+    real = real_clips()
+    syn: list[tuple] = []
+    audios = [x[2] for x in real]
     if not a.no_synth:
+        rng = np.random.default_rng(0)
+        rates = [int(r) for r in a.rates.split(",")]
         for intent, phrases in FULL.items():
-            for p, v, r in itertools.product(phrases, VOICES, RATES):
-                synths.append((("cmd", intent, p, v, r), synth(p, v, r)))
-        for p, v, r in itertools.product(NEGATIVE, VOICES, RATES):
-            synths.append((("neg", "", p, v, r), synth(p, v, r)))
+            for p, v, r in itertools.product(phrases, VOICES, rates):
+                syn.append(("cmd", intent, p, v, r))
+        for p, v, r in itertools.product(NEGATIVE, VOICES, rates):
+            syn.append(("neg", "", p, v, r))
+        audios += [synth(k[2], k[3], k[4], rng) for k in syn]
     print(f"settings: {settings}")
+    jobs = [(v, settings, audios[i::2]) for v in VOCABS for i in (0, 1)]
     with ProcessPoolExecutor(2) as pool:
-        results = list(pool.map(run, [(v, settings, clips, synths) for v in VOCABS]))
-    for vname, real, syn in results:
-        print(f"\n== vocabulary {vname}: {sorted(VOCABS[vname])}")
-        for target in [t for t in ("stop", "yes", "no") if t in VOCABS[vname]]:
-            for half in ("A", "B"):
-                got = sum(1 for w, h, ints in real if w == target and h == half
-                          and target in ints)
-                print(f"  real {target!r} caught, half {half}: {got}/5")
-        others = [(w, h, ints) for w, h, ints in real if w not in ("stop", "yes", "no")]
-        for half in ("A", "B"):
-            sub = [x for x in others if x[1] == half]
-            rej = sum(1 for _, _, ints in sub if not ints)
-            print(f"  real other words rejected, half {half}: {rej}/{len(sub)}")
-        fa = Counter(f"{w}->{'+'.join(ints)}" for w, _, ints in others if ints)
-        print(f"  other words rejected overall: {sum(1 for x in others if not x[2])}/{len(others)};"
-              f" false accepts: {dict(fa.most_common(12))}")
-        conf = Counter(f"{w}->{'+'.join(ints) or '-'}" for w, _, ints in real
-                       if w in ("stop", "yes", "no"))
-        print(f"  command clips heard as: {dict(conf)}")
-        if syn:
-            cmd = [(k, ints) for k, ints in syn if k[0] == "cmd" and k[1] in VOCABS[vname]]
-            ok = sum(1 for k, ints in cmd if ints == [k[1]] or (ints == ["unsure"] and k[1] in
-                                                                ("stop", "too_painful")))
-            print(f"  espeak commands caught (exactly once, right intent): {ok}/{len(cmd)}")
-            miss = Counter(f"{k[2]}->{'+'.join(ints) or '-'}" for k, ints in cmd
-                           if ints != [k[1]])
-            print(f"    misses: {dict(miss)}")
-            neg = [(k, ints) for k, ints in syn if k[0] == "neg"]
-            print(f"  espeak non-commands rejected: {sum(1 for _, i in neg if not i)}/{len(neg)};"
-                  f" accepted: {dict(Counter(k[2] + '->' + '+'.join(i) for k, i in neg if i))}")
-            other = [(k, ints) for k, ints in syn if k[0] == "cmd" and k[1] not in VOCABS[vname]]
-            if other:
-                print(f"  espeak out-of-vocabulary commands rejected: "
-                      f"{sum(1 for _, i in other if not i)}/{len(other)}")
-    print(f"\n({time.monotonic() - t0:.0f} s)")
+        parts = list(pool.map(run, jobs))
+    cpu = sum(p[1] for p in parts)
+    audio_s = sum(p[2] for p in parts)
+    for j, vname in enumerate(VOCABS):
+        heard: list[list[str]] = [[] for _ in audios]
+        heard[0::2], heard[1::2] = parts[2 * j][0], parts[2 * j + 1][0]
+        report(vname, real, heard[:len(real)], syn, heard[len(real):])
+    print(f"\nreal-time factor: {cpu / audio_s:.3f} CPU s per audio s "
+          f"({cpu:.0f} s CPU for {audio_s:.0f} s audio); wall {time.monotonic() - t0:.0f} s")
 
 
 if __name__ == "__main__":

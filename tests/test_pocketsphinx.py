@@ -91,3 +91,16 @@ def test_block_size_does_not_change_results(rec: PocketsphinxRecognizer) -> None
 
 def test_one_report_per_utterance(rec: PocketsphinxRecognizer) -> None:
     assert heard(rec, espeak("too painful", "en+f3")) in (["too_painful"], ["unsure"])
+
+
+def test_competitor_filters_drop_short_and_excluded_words() -> None:
+    from coach.asr.ps_grammar import competitors
+
+    r = PocketsphinxRecognizer()
+    by_phrase = {"stop": "stop", "no": "no"}
+    plain = competitors(by_phrase, r._lookup, 100)
+    assert "the" in plain and "stop" not in plain and "no" not in plain
+    long_only = competitors(by_phrase, r._lookup, 100, min_phones=3)
+    assert "the" not in long_only and "oh" not in long_only
+    assert all(len((r._lookup(w) or "").split()) >= 3 for w in long_only)
+    assert "go" not in competitors(by_phrase, r._lookup, 100, exclude=("go",))

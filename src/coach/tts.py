@@ -295,7 +295,10 @@ class Synthesizer:
 
     def _work(self) -> None:
         while True:
-            text = self._ahead.get()
+            try:
+                text = self._ahead.get(timeout=2.0)
+            except queue.Empty:
+                return  # idle: let the thread (and its reference to this synthesizer) go
             try:
                 if text is None:
                     return

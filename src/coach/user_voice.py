@@ -17,6 +17,14 @@ RATE = 16000
 
 class PiperUserVoice:
     name = "piper en_US-joe-medium"
+    _shared: "PiperUserVoice | None" = None
+
+    @classmethod
+    def shared(cls) -> "PiperUserVoice":
+        """One voice per process: the model takes ~0.4 s and tens of MB to load."""
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
 
     def __init__(self, length_scale: float = 1.0) -> None:
         try:

@@ -159,13 +159,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     coach_synth = synthesizer(args.voice, args.rate, args.volume)
     render_ahead(coach_synth, content)
     from coach.user_voice import PiperUserVoice
-    user_synth = PiperUserVoice()
+    user_synth = PiperUserVoice.shared()
     if not args.quiet:
         print(f"coach demo: listening with {recognizer.name}; the user is simulated "
               f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
-    run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
-                   World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
-                   echo_to=None if args.quiet else print_line)
+    with coach_synth:
+        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
+                       World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
+                       echo_to=None if args.quiet else print_line)
     if args.wav:
         write_wav(args.wav, run)
     stats = ear.stats()
@@ -200,7 +201,7 @@ def cmd_session(args: argparse.Namespace) -> int:
         r = synth.render(text)
         return r.samples, r.rate
 
-    with audio.Speaker(spk_index) as speaker, audio.Microphone(mic_index) as mic:
+    with synth, audio.Speaker(spk_index) as speaker, audio.Microphone(mic_index) as mic:
         ear = build_ear(recognizer, content)
         if not args.no_mic_check:
             from coach.mic_check import mic_check

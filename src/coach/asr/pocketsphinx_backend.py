@@ -40,6 +40,9 @@ class PsSettings:
     vad_mode: endpointer aggressiveness 0..3.
     max_segment: seconds; a longer speech segment is cut and decoded.
     silprob, fillprob: pocketsphinx's probabilities of inserting silence / noise fillers.
+    cmn: cepstral mean normalisation mode ("live" works on partial results).
+    min_competitor_phones: competitor words shorter than this (in phones) are left out.
+    exclude_competitors: words never used as competitors (for honest benchmarking).
     """
 
     competitor_count: int = 100
@@ -51,6 +54,9 @@ class PsSettings:
     max_segment: float = 8.0
     silprob: float = 0.1
     fillprob: float = 0.1
+    cmn: str = "live"
+    min_competitor_phones: int = 1
+    exclude_competitors: tuple[str, ...] = ()
 
 
 class PocketsphinxRecognizer:
@@ -67,10 +73,11 @@ class PocketsphinxRecognizer:
         self.settings = settings
         self.name = "pocketsphinx en-us"
         self._decoder = pocketsphinx.Decoder(hmm=hmm, dict=dic, lm=None, loglevel="FATAL",
-                                             cmn="live", bestpath=False,
+                                             cmn=settings.cmn, bestpath=False,
                                              silprob=settings.silprob, fillprob=settings.fillprob)
         self._by_phrase: dict[str, str] = {}
         self._searches = 0
+        self._search_names: dict[str, str] = {}
         self.last_text = ""
         """Words decoded for the last finished segment (commands or competitors), for tuning."""
         self._endpointer = pocketsphinx.Endpointer(
@@ -89,12 +96,16 @@ class PocketsphinxRecognizer:
     def set_vocabulary(self, phrases: Mapping[str, Sequence[str]]) -> None:
         """Listen only for these intents (intent -> lower-case phrases); unknown words raise."""
         by_phrase = check_vocabulary(phrases, self._lookup)
-        fillers = competitors(by_phrase, self._lookup, self.settings.competitor_count)
+        fillers = competitors(by_phrase, self._lookup, self.settings.competitor_count,
+                              self.settings.min_competitor_phones,
+                              self.settings.exclude_competitors)
         grammar = build_grammar(by_phrase, fillers, self.settings.command_weight)
         self._abort_utterance()
-        self._searches += 1
-        name = f"vocab{self._searches}"
-        self._decoder.add_jsgf_string(name, grammar)
+        name = self._search_names.get(grammar)
+        if name is None:  # each search costs memory in the decoder: build each grammar once
+            self._searches += 1
+            name = self._search_names[grammar] = f"vocab{self._searches}"
+            self._decoder.add_jsgf_string(name, grammar)
         self._decoder.activate_search(name)
         self._by_phrase = by_phrase
 

@@ -41,8 +41,14 @@ def check_vocabulary(phrases: Mapping[str, Sequence[str]], lookup: Lookup) -> di
     return by_phrase
 
 
-def competitors(by_phrase: Mapping[str, str], lookup: Lookup, count: int) -> list[str]:
-    """The first ``count`` competitor words that are not, and do not sound like, a command word."""
+def competitors(by_phrase: Mapping[str, str], lookup: Lookup, count: int,
+                min_phones: int = 1, exclude: Sequence[str] = ()) -> list[str]:
+    """The first ``count`` competitor words that are not, and do not sound like, a command word.
+
+    Words of fewer than ``min_phones`` phones ("a", "oh", "the") are left out: they can swallow
+    a command's vowel and make the command lose. Words in ``exclude`` are left out too (the
+    tuning bench uses it to check rejection of words that are not competitors).
+    """
     command_words = {w for p in by_phrase for w in p.split()}
     command_sounds = {lookup(w) for w in command_words} | {
         " ".join(lookup(w) or "" for w in p.split()) for p in by_phrase
@@ -52,7 +58,8 @@ def competitors(by_phrase: Mapping[str, str], lookup: Lookup, count: int) -> lis
         if len(out) >= count:
             break
         sound = lookup(word)
-        if word in command_words or sound is None or sound in command_sounds:
+        if (word in command_words or sound is None or sound in command_sounds
+                or len(sound.split()) < min_phones or word in exclude):
             continue
         out.append(word)
     return out
