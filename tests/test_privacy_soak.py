@@ -88,3 +88,14 @@ def test_soak_twenty_demo_sessions_back_to_back(short_content, capsys):
           f"{rss[-1]:.0f} MB; growth 5->20: {growth:+.1f} MB")
     assert growth < 40, f"memory grew {growth:.1f} MB over 15 sessions"
     assert threading.active_count() <= threads_before + 1, [t.name for t in threading.enumerate()]
+
+
+def test_a_full_disk_does_not_stop_the_session_and_is_reported(short_content, capsys):
+    """Writing the event log fails (ENOSPC from /dev/full): the voice carries on to the end, the
+    error names the file at the end, exit status 2."""
+    code = main(["--content", str(short_content), "demo", "--routine", "short", "--speed", "0",
+                 "--quiet", "--events", "/dev/full"])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "session ended: completed" in out.out
+    assert "/dev/full" in out.err and "No space left" in out.err

@@ -112,8 +112,8 @@ class JsonlFile:
             self._f.flush()
         except OSError as err:
             raise CoachError("log.unwritable", f"{self.path}: writing the session log failed "
-                             f"({err.strerror})", "free disk space; the session so far is in "
-                             "the file") from err
+                             f"({err.strerror})", "free disk space; what was written before "
+                             "the failure is in the file") from err
 
     def close(self) -> None:
         try:
