@@ -9,7 +9,8 @@ state's intents) and ``full`` (all intents). ``--drop-test-words`` removes the 2
 from the competitor list, so rejection is not flattered by the test words being competitors.
 Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
-       [--rates 130,155,180] [--no-synth]
+       [--rates 130,155,180] [--no-synth] [--boost stop=3,too_painful=3] [--near stop=2]
+       [--beam 1e-80]
 """
 
 from __future__ import annotations
@@ -124,11 +125,19 @@ def main() -> None:
     ap.add_argument("--drop-test-words", action="store_true")
     ap.add_argument("--rates", default="130,155,180")
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--boost", default="", help="intent=factor,... (PsSettings.intent_boost)")
+    ap.add_argument("--near", default="", help="word=distance,... (near_competitors)")
+    ap.add_argument("--beam", type=float, default=0.0, help="pocketsphinx beam/pbeam (0: default)")
     a = ap.parse_args()
+    pairs = lambda text: [kv.split("=") for kv in text.split(",") if kv]  # noqa: E731
+    beams = (("beam", a.beam), ("pbeam", a.beam), ("wbeam", a.beam ** 0.75)) if a.beam else ()
     drop = tuple(sorted(p.name for p in SPEECH.iterdir() if p.is_dir())) if a.drop_test_words \
         else ()
     settings = replace(base, command_weight=a.weight, vad_ratio=a.vad_ratio,
-                       exclude_competitors=drop)
+                       exclude_competitors=drop,
+                       intent_boost=tuple((k, float(v)) for k, v in pairs(a.boost)),
+                       near_competitors=tuple((k, int(v)) for k, v in pairs(a.near)),
+                       decoder_options=beams)
     t0 = time.monotonic()
     real = real_clips()
     syn: list[tuple] = []

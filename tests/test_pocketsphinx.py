@@ -104,3 +104,28 @@ def test_competitor_filters_drop_short_and_excluded_words() -> None:
     assert "the" not in long_only and "oh" not in long_only
     assert all(len((r._lookup(w) or "").split()) >= 3 for w in long_only)
     assert "go" not in competitors(by_phrase, r._lookup, 100, exclude=("go",))
+
+
+def test_phone_distance_and_near_competitors_are_left_out() -> None:
+    from coach.asr.ps_grammar import competitors, phone_distance
+
+    assert phone_distance("N OW".split(), "N AW".split()) == 1
+    assert phone_distance("S T AA P".split(), "T AA P".split()) == 1
+    assert phone_distance("S T AA P".split(), "G AA T".split()) == 3
+    lookup = PocketsphinxRecognizer()._lookup
+    by_phrase = {"no": "no", "stop": "stop"}
+    plain = competitors(by_phrase, lookup, 600)
+    near = competitors(by_phrase, lookup, 600, near={"no": 1})
+    assert "now" in plain and "so" in plain
+    assert "now" not in near and "so" not in near and "still" in near
+
+
+def test_intent_boost_weights_each_phrase() -> None:
+    from coach.asr.ps_grammar import build_grammar
+
+    plain = build_grammar({"stop": "stop", "yes": "yes"}, ["so"], 100.0)
+    assert "/100.0000/ <command>" in plain
+    boosted = build_grammar({"stop": "stop", "yes": "yes"}, ["so"], 100.0, {"stop": 4.0})
+    assert "/200.0000/ stop" in boosted and "/50.0000/ yes" in boosted
+    paired = build_grammar({"stop": "stop"}, ["so"], 100.0, pair_weight=0.01)
+    assert "/0.010000/ <other> <other>" in paired

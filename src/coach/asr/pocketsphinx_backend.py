@@ -43,6 +43,11 @@ class PsSettings:
     cmn: cepstral mean normalisation mode ("live" works on partial results).
     min_competitor_phones: competitor words shorter than this (in phones) are left out.
     exclude_competitors: words never used as competitors (for honest benchmarking).
+    intent_boost: (intent, factor) pairs multiplying the grammar weight of that intent's phrases.
+    near_competitors: (command word, phone edit distance) pairs: competitor words that close to
+        the command word's pronunciation are left out.
+    pair_weight: grammar weight of a run of two competitor words against one competitor word.
+    decoder_options: further pocketsphinx options (name, value), e.g. ("beam", 1e-60).
     """
 
     competitor_count: int = 100
@@ -57,6 +62,10 @@ class PsSettings:
     cmn: str = "live"
     min_competitor_phones: int = 1
     exclude_competitors: tuple[str, ...] = ()
+    intent_boost: tuple[tuple[str, float], ...] = ()
+    near_competitors: tuple[tuple[str, int], ...] = ()
+    pair_weight: float = 1.0
+    decoder_options: tuple[tuple[str, float], ...] = ()
 
 
 class PocketsphinxRecognizer:
@@ -74,7 +83,8 @@ class PocketsphinxRecognizer:
         self.name = "pocketsphinx en-us"
         self._decoder = pocketsphinx.Decoder(hmm=hmm, dict=dic, lm=None, loglevel="FATAL",
                                              cmn=settings.cmn, bestpath=False,
-                                             silprob=settings.silprob, fillprob=settings.fillprob)
+                                             silprob=settings.silprob, fillprob=settings.fillprob,
+                                             **dict(settings.decoder_options))
         self._by_phrase: dict[str, str] = {}
         self._searches = 0
         self._search_names: dict[str, str] = {}
@@ -98,8 +108,10 @@ class PocketsphinxRecognizer:
         by_phrase = check_vocabulary(phrases, self._lookup)
         fillers = competitors(by_phrase, self._lookup, self.settings.competitor_count,
                               self.settings.min_competitor_phones,
-                              self.settings.exclude_competitors)
-        grammar = build_grammar(by_phrase, fillers, self.settings.command_weight)
+                              self.settings.exclude_competitors,
+                              dict(self.settings.near_competitors))
+        grammar = build_grammar(by_phrase, fillers, self.settings.command_weight,
+                                dict(self.settings.intent_boost), self.settings.pair_weight)
         self._abort_utterance()
         name = self._search_names.get(grammar)
         if name is None:  # each search costs memory in the decoder: build each grammar once
