@@ -170,30 +170,41 @@ def kinds(entries: list[dict], kind: str) -> list[dict]:
     return [e for e in entries if e["kind"] == kind]
 
 
-def answer(coach: CoachProcess, user_voice, prompt: str, words: str) -> None:
+ATTEMPTS = 3
+
+
+def say_until_heard(coach: CoachProcess, user_voice, words: str, intent: str) -> tuple[int, float]:
+    """Like a person, say it again when the coach did not react (at most ``ATTEMPTS`` times).
+    Returns (attempts, wall time the last attempt ended). The count is printed: the embedded
+    recognizer's recall on people is the open problem of issue #3, and this keeps it visible."""
+    samples, rate = user_voice(words)
+    for attempt in range(1, ATTEMPTS + 1):
+        mark = len(coach.poll())
+        play_into_mic(samples, rate)
+        ended = time.time()
+        try:
+            coach.wait_for(lambda e: e["kind"] == "heard" and e["intent"] == intent, 3.0, mark)
+            print(f"\n{words!r} heard after {attempt} attempt(s)")
+            return attempt, ended
+        except AssertionError:
+            continue
+    raise AssertionError(f"{words!r} not heard in {ATTEMPTS} attempts")
+
+
+def answer(coach: CoachProcess, user_voice, prompt: str, words: str, intent: str) -> None:
     coach.said_done(prompt)
     time.sleep(0.3)
-    samples, rate = user_voice(words)
-    play_into_mic(samples, rate)
+    say_until_heard(coach, user_voice, words, intent)
 
 
 def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, short_content, tmp_path, user_voice):
     with monitor_microphone() as rec:
         coach = CoachProcess(short_content, tmp_path)
         blocks: list = []
-        answer(coach, user_voice, "screen_hernia", "no")
+        answer(coach, user_voice, "screen_hernia", "no", "no")
         said = coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "setup_pain_rule")
         time.sleep(1.5)  # well inside the line: the coach is talking
-        samples, rate = user_voice("stop")
-        for attempt in range(2):  # like a person, say it again if the coach did not react
-            play_into_mic(samples, rate)
-            stop_end = time.time()
-            try:
-                coach.wait_for(lambda e: e["kind"] == "heard" and e["intent"] == "stop", 3.0)
-                break
-            except AssertionError:
-                continue
-        print(f"\nstop heard after {attempt + 1} attempt(s)")
+        _, stop_end = say_until_heard(coach, user_voice, "stop", "stop")
         code = coach.finish()
         t_end = time.time() + 0.5
         while True:
@@ -239,15 +250,13 @@ def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, sh
 
 def test_too_painful_in_the_hold_leads_to_ease_off(pulse_server, short_content, tmp_path, user_voice):
     coach = CoachProcess(short_content, tmp_path)
-    answer(coach, user_voice, "screen_hernia", "no")
-    answer(coach, user_voice, "setup_prompt", "ready")
-    answer(coach, user_voice, "position_prompt", "ready")
+    answer(coach, user_voice, "screen_hernia", "no", "no")
+    answer(coach, user_voice, "setup_prompt", "ready", "ready")
+    answer(coach, user_voice, "position_prompt", "ready", "ready")
     coach.said_done("hold_start")
-    samples, rate = user_voice("too painful")
-    play_into_mic(samples, rate)
+    say_until_heard(coach, user_voice, "too painful", "too_painful")
     coach.said_done("ease_off_prompt", timeout=30)
-    samples, rate = user_voice("stop")
-    play_into_mic(samples, rate)
+    say_until_heard(coach, user_voice, "stop", "stop")
     code = coach.finish()
     entries = coach.entries
     assert code == 0, coach.output()
@@ -264,14 +273,13 @@ def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_co
     pulse_script("echo", "on", "30", "-10")
     try:
         coach = CoachProcess(short_content, tmp_path)
-        answer(coach, user_voice, "screen_hernia", "no")
+        answer(coach, user_voice, "screen_hernia", "no", "no")
         coach.said_done("setup_prompt")
         # the user says nothing: the coach re-prompts ("...say ready") over its own echo
         again = coach.wait_for(lambda e: e["kind"] == "said" and e["line"] == "not_heard", 30)
         coach.said_done("setup_prompt", timeout=30, after=again["seq"])
         time.sleep(0.3)
-        samples, rate = user_voice("stop")
-        play_into_mic(samples, rate)
+        say_until_heard(coach, user_voice, "stop", "stop")
         code = coach.finish()
     finally:
         pulse_script("echo", "off")

@@ -7,6 +7,7 @@ filter ─▶ Heard. The vocabulary follows the engine's ``Listen`` actions: a s
 
 from __future__ import annotations
 
+import queue
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,17 @@ import numpy as np
 from coach.asr.base import SAMPLE_RATE, Hypothesis, Recognizer
 from coach.content import Content
 from coach.messages import Heard
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A hypothesis the self-speech filter dropped: ``ratio`` is the echo stage's user-to-echo
+    power ratio while the words were heard; ``t`` session seconds."""
+
+    intent: str
+    text: str
+    ratio: float
+    t: float
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class Ear:
         self._blocks = 0
         self._cpu = 0.0
         self._dropped = 0
+        self.dropped: queue.SimpleQueue[Dropped] = queue.SimpleQueue()
+        """Hypotheses taken for the coach's own voice, for the event log (thread-safe)."""
 
     def listen_for(self, intents: frozenset[str]) -> None:
         if intents == self._intents:
@@ -65,6 +79,7 @@ class Ear:
             ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
             if self.self_filter is not None and not self.self_filter.allow(h, now_playing, ratio):
                 self._dropped += 1
+                self.dropped.put(Dropped(h.intent, h.text, ratio, t_now))
                 continue
             out.append(self._heard(h, t_now))
         self._blocks += 1
@@ -82,3 +97,14 @@ class Ear:
         t0 = self._t0 or 0.0
         return Heard(h.intent, t_now, text=h.text, confidence=h.confidence, final=h.final,
                      alternatives=h.alternatives, start=t0 + h.start, end=t0 + h.end)
+
+
+def log_dropped(ear: Ear, log) -> None:
+    """Move what the self-speech filter dropped into the session's event log."""
+    while True:
+        try:
+            d = ear.dropped.get_nowait()
+        except queue.Empty:
+            return
+        log.write(d.t, "heard_dropped", intent=d.intent, text=d.text,
+                  ratio=round(d.ratio, 3) if d.ratio != float("inf") else None)
