@@ -4,7 +4,6 @@ and simulations work on any machine."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -112,6 +111,3 @@ def main(argv: list[str] | None = None) -> int:
         print("coach: interrupted", file=sys.stderr)
         return 130
 
-
-def _json(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False)

@@ -291,9 +291,10 @@ class Engine:
         step = self.current_step(s)
         if step is None or s.phase in (Phase.PAUSED, Phase.CONFIRM, Phase.EASE, Phase.FINISH):
             return s
-        if step.kind in (StepKind.SCREENING, StepKind.FEEDBACK):
-            return self._interject(s, self.speech.line("screening_no_skip"), out) \
-                if step.kind is StepKind.SCREENING else s
+        if step.kind is StepKind.SCREENING:
+            return self._interject(s, self.speech.line("screening_no_skip"), out)
+        if step.kind is StepKind.FEEDBACK:
+            return s
         s = self._silence(s, out)
         s = self._end_hold(s, t, "skipped", out) if s.hold else s
         return self._next(replace(s, queue=(self.speech.line("skipping"),)), t, out)

@@ -86,7 +86,6 @@ class PocketsphinxRecognizer:
                                              silprob=settings.silprob, fillprob=settings.fillprob,
                                              **dict(settings.decoder_options))
         self._by_phrase: dict[str, str] = {}
-        self._searches = 0
         self._search_names: dict[str, str] = {}
         self.last_text = ""
         """Words decoded for the last finished segment (commands or competitors), for tuning."""
@@ -115,8 +114,7 @@ class PocketsphinxRecognizer:
         self._abort_utterance()
         name = self._search_names.get(grammar)
         if name is None:  # each search costs memory in the decoder: build each grammar once
-            self._searches += 1
-            name = self._search_names[grammar] = f"vocab{self._searches}"
+            name = self._search_names[grammar] = f"vocab{len(self._search_names) + 1}"
             self._decoder.add_jsgf_string(name, grammar)
         self._decoder.activate_search(name)
         self._by_phrase = by_phrase
