@@ -141,6 +141,19 @@ def _info(sd: ModuleType, index: int | None, kind: Kind) -> dict[str, Any]:
         ) from err
 
 
+def _open_stream(make: Any, code: str, what: str) -> Any:
+    """``make(channels)`` mono first, then stereo (some devices only take two channels)."""
+    last: Exception | None = None
+    for channels in (1, 2):
+        try:
+            return make(channels)
+        except Exception as err:
+            last = err
+    raise CoachError(code, f"Could not open {what}: {last}.",
+                     hint="check the device is free and connected, or pick another with its name",
+                     ) from last
+
+
 class Speaker:
     """Plays utterances on an OutputStream (latency 'high', ``block_ms`` blocks).
 
@@ -166,21 +179,12 @@ class Speaker:
         self._stream.start()
 
     def _open(self, sd: ModuleType, device: int | None) -> Any:
-        last: Exception | None = None
-        for channels in (1, 2):
-            try:
-                return sd.OutputStream(
-                    device=device, samplerate=self.rate, channels=channels, dtype="float32",
-                    latency="high", blocksize=self.block, callback=self._callback,
-                    finished_callback=self._finished,
-                )
-            except Exception as err:  # some devices only take stereo
-                last = err
-        raise CoachError(
-            "audio.speaker_open",
-            f"Could not open the speaker '{self.device_name}': {last}.",
-            hint="check the device is free and connected, or pick another with its name",
-        ) from last
+        return _open_stream(
+            lambda channels: sd.OutputStream(
+                device=device, samplerate=self.rate, channels=channels, dtype="float32",
+                latency="high", blocksize=self.block, callback=self._callback,
+                finished_callback=self._finished),
+            "audio.speaker_open", f"the speaker '{self.device_name}'")
 
     def _callback(self, outdata: np.ndarray, frames: int, t: Any, status: Any) -> None:
         mono = self._player.fill(frames, t.outputBufferDacTime or t.currentTime, t.currentTime)
@@ -275,21 +279,12 @@ class Microphone:
         self._last_arrival = max(self._last_arrival, self.time())
 
     def _open(self, sd: ModuleType, device: int | None, info: dict[str, Any]) -> Any:
-        last: Exception | None = None
-        for channels in (1, 2):
-            try:
-                return sd.InputStream(
-                    device=device, samplerate=self.rate, channels=channels, dtype="float32",
-                    blocksize=int(self.rate * self.block_ms / 1000), callback=self._callback,
-                    finished_callback=self._finished,
-                )
-            except Exception as err:  # some devices only capture stereo
-                last = err
-        raise CoachError(
-            "audio.mic_open",
-            f"Could not open the microphone '{self.device_name}': {last}.",
-            hint="check the device is free and connected, or pick another with its name",
-        ) from last
+        return _open_stream(
+            lambda channels: sd.InputStream(
+                device=device, samplerate=self.rate, channels=channels, dtype="float32",
+                blocksize=int(self.rate * self.block_ms / 1000), callback=self._callback,
+                finished_callback=self._finished),
+            "audio.mic_open", f"the microphone '{self.device_name}'")
 
     def _callback(self, indata: np.ndarray, frames: int, t: Any, status: Any) -> None:
         if status.input_overflow:
