@@ -39,12 +39,14 @@ def test_synthesized_stop_gives_stop_with_sane_times(tmp_path: Path, rec) -> Non
 
 
 def test_stereo_float_48k_file_is_heard_the_same(tmp_path: Path, rec) -> None:
-    wav = synth(tmp_path / "ready.wav", "ready")
-    out = tmp_path / "ready_f32_48k_stereo.wav"
+    wav = synth(tmp_path / "too_painful.wav", "too painful")
+    out = tmp_path / "too_painful_f32_48k_stereo.wav"
     subprocess.run(["sox", str(wav), "-e", "floating-point", "-b", "32", "-r", "48000", "-c", "2",
                     str(out)], check=True)
     rec.reset()
-    assert [h.intent for h in hear_file(out, rec)] == ["ready"]
+    original = [h.intent for h in hear_file(wav, rec)]
+    rec.reset()
+    assert [h.intent for h in hear_file(out, rec)] == original == ["too_painful"]
 
 
 def test_non_wav_and_missing_file_raise(tmp_path: Path, rec) -> None:

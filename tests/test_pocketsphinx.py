@@ -77,14 +77,14 @@ def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
     return np.concatenate([PAD, to_16k_int16(samples, sr), PAD])
 
 
-def test_block_size_does_not_change_results(rec: PocketsphinxRecognizer) -> None:
+def test_block_size_does_not_change_results() -> None:
     audio = np.concatenate([espeak("ready"), espeak("stop"), espeak("the weather is nice today")])
     results = []
     for ms in (20, 50, 100):
-        rec.reset()
-        t0 = rec.audio_time
-        results.append([(h.intent, h.final, round(h.start - t0, 3), round(h.end - t0, 3))
-                        for h in hear_samples(audio, rec, ms)])
+        rec = PocketsphinxRecognizer()  # fresh: the live CMN must start alike
+        rec.set_vocabulary(VOCAB)
+        results.append([(h.intent, h.final, round(h.start, 3), round(h.end, 3))
+                         for h in hear_samples(audio, rec, ms)])
     assert results[0] == results[1] == results[2]
     assert [r[0] for r in results[0]] == ["ready", "stop"]
 
@@ -129,3 +129,78 @@ def test_intent_boost_weights_each_phrase() -> None:
     assert "/200.0000/ stop" in boosted and "/50.0000/ yes" in boosted
     paired = build_grammar({"stop": "stop"}, ["so"], 100.0, pair_weight=0.01)
     assert "/0.010000/ <other> <other>" in paired
+
+
+def _sample_clips() -> list[tuple[str, np.ndarray]]:
+    pad = np.zeros(4800, dtype=np.int16)
+    out = []
+    for folder in sorted(p for p in SPEECH.iterdir() if p.is_dir()):
+        for f in sorted(folder.glob("*.wav")):
+            samples, rate = read_wav(f)
+            out.append((folder.name, np.concatenate([pad, to_16k_int16(samples, rate), pad])))
+    return out
+
+
+SCREENING = ("stop", "help", "repeat", "pause", "skip", "yes", "no", "health_changed")
+HOLD = ("stop", "help", "repeat", "pause", "skip", "slower", "faster", "released", "better",
+        "how_long", "too_painful")
+
+
+@needs_speech
+@pytest.mark.parametrize("state,intents", [("screening", SCREENING), ("hold", HOLD)])
+def test_real_people_stop_caught_9_in_10_and_95_in_100_others_rejected(
+        state: str, intents: tuple[str, ...]) -> None:
+    """Issue #3's bar on the whole shared sample (10 people; 270 clips of 27 other words), with
+    the vocabulary of a screening question and of a hold (the largest a state listens for)."""
+    import tomllib
+
+    content = tomllib.loads((Path(__file__).resolve().parents[1] / "content" / "intents.toml")
+                            .read_text())["intents"]
+    r = PocketsphinxRecognizer()
+    r.set_vocabulary({name: list(content[name]["phrases"]) for name in intents})
+    results = [(word, heard(r, audio)) for word, audio in _sample_clips()]
+    caught = {w: sum(1 for x, h in results if x == w and w in h) for w in ("stop", "yes", "no")}
+    others = [h for x, h in results if x not in ("stop", "yes", "no")]
+    rejected = sum(1 for h in others if not h)
+    print(f"real people, {state}: caught {caught} of 10 each; "
+          f"others rejected {rejected}/{len(others)}")
+    assert caught["stop"] >= 9
+    if state == "screening":
+        assert caught["yes"] >= 8  # measured 9/10; "no" 6/10 (bench/README.md)
+    assert rejected >= 0.95 * len(others)
+
+
+@needs_speech
+def test_verification_rescues_a_real_stop_the_grammar_alone_misses() -> None:
+    """Same clips, same order (the live CMN carries over), with and without the second pass."""
+    import tomllib
+    from dataclasses import replace
+
+    from coach.asr.pocketsphinx_backend import PsSettings
+
+    content = tomllib.loads((Path(__file__).resolve().parents[1] / "content" / "intents.toml")
+                            .read_text())["intents"]
+    vocab = {name: list(content[name]["phrases"]) for name in SCREENING}
+    clips = [(w, a) for w, a in _sample_clips() if w in ("no", "off", "on", "stop")]
+    runs = {}
+    for verify in (False, True):
+        r = PocketsphinxRecognizer(settings=replace(PsSettings(), verify=verify))
+        r.set_vocabulary(vocab)
+        runs[verify] = [(w, [(h.intent, h.text) for h in hear_samples(a, r)]) for w, a in clips
+                        if not r.reset()]
+    stops = {v: [h for w, h in runs[v] if w == "stop"] for v in runs}
+    caught = {v: sum(1 for h in stops[v] if h and h[0][0] == "stop") for v in runs}
+    assert caught[True] > caught[False] and caught[True] >= 9
+    assert any(h and h[0] != ("stop", "stop") and h[0][0] == "stop" for h in stops[True])
+    others = {v: [h for w, h in runs[v] if w != "stop"] for v in runs}
+    assert sum(bool(h) for h in others[True]) <= sum(bool(h) for h in others[False])
+
+
+def test_verifier_scores_the_spoken_phrase_above_another() -> None:
+    from coach.asr.ps_verify import NO_FIT, IntentVerifier, model_files
+
+    v = IntentVerifier(*model_files(None))
+    audio = espeak("stop", rate=140)
+    assert v.score(audio, ["stop"]) > v.score(audio, ["too painful"])
+    assert v.score(audio, ["stop"]) > -0.003
+    assert v.score(audio[:800], ["stop"]) == NO_FIT  # too short to judge
