@@ -102,6 +102,18 @@ def test_self_filter_rule():
     stop = Hypothesis(intent="stop", text="stop", confidence=0.9, start=1.0, end=1.4)
     assert not flt.allow(stop, line, 0.3)  # echo residue heard as another command
     assert flt.allow(stop, line, 1.5)
+    # the line itself says "stop": a stop heard in other words ("and you", rescued by the
+    # verification pass, or "stop now") could be that word coming back, so it needs more
+    warns = "Sharp pain is not normal: if it comes, say too painful, or stop."
+    rescued = Hypothesis(intent="stop", text="and you", confidence=0.87, start=1.0, end=1.4)
+    phrases = ["stop", "stop now", "stop the session", "end the session"]
+    assert flt.allow(rescued, warns, 1.5)  # without the intent's phrases: any other words
+    assert not flt.allow(rescued, warns, 1.5, phrases)
+    assert flt.allow(rescued, warns, 2.5, phrases)
+    assert flt.allow(rescued, line, 1.5, phrases)  # "stop" is not in this line
+    unsure = Hypothesis(intent="unsure", text="too", confidence=0.5, start=1.0, end=1.4,
+                        alternatives=("stop", "too_painful"))
+    assert not flt.allow(unsure, warns, 1.5, phrases + ["too painful"])
 
 
 def test_self_filter_with_measured_ratios(narration):

@@ -178,6 +178,7 @@ def say_until_heard(coach: CoachProcess, user_voice, words: str, intent: str) ->
     Returns (attempts, wall time the last attempt ended). The count is printed: the embedded
     recognizer's recall on people is the open problem of issue #3, and this keeps it visible."""
     samples, rate = user_voice(words)
+    first = len(coach.poll())
     for attempt in range(1, ATTEMPTS + 1):
         mark = len(coach.poll())
         play_into_mic(samples, rate)
@@ -188,7 +189,8 @@ def say_until_heard(coach: CoachProcess, user_voice, words: str, intent: str) ->
             return attempt, ended
         except AssertionError:
             continue
-    raise AssertionError(f"{words!r} not heard in {ATTEMPTS} attempts")
+    seen = [e for e in coach.poll()[first:] if e["kind"] in ("heard", "heard_dropped")]
+    raise AssertionError(f"{words!r} not heard in {ATTEMPTS} attempts; heard or dropped: {seen}")
 
 
 def answer(coach: CoachProcess, user_voice, prompt: str, words: str, intent: str) -> None:

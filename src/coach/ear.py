@@ -77,7 +77,8 @@ class Ear:
         for h in hyps:
             # how much louder than the predicted echo the mic was while these words were heard
             ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
-            if self.self_filter is not None and not self.self_filter.allow(h, now_playing, ratio):
+            if self.self_filter is not None and not self.self_filter.allow(
+                    h, now_playing, ratio, self._phrases_of(h) if now_playing else ()):
                 self._dropped += 1
                 self.dropped.put(Dropped(h.intent, h.text, ratio, t_now))
                 continue
@@ -92,6 +93,11 @@ class Ear:
 
     def stats(self) -> EarStats:
         return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)
+
+    def _phrases_of(self, h: Hypothesis) -> list[str]:
+        """The phrases of the intent heard (of every alternative, for ``unsure``)."""
+        names = {n for n in (h.alternatives or (h.intent,)) if n in self.content.intents}
+        return [p for plist in self.content.phrases(names).values() for p in plist]
 
     def _heard(self, h: Hypothesis, t_now: float) -> Heard:
         t0 = self._t0 or 0.0

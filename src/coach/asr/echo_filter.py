@@ -2,9 +2,10 @@
 
 The rule, in two sentences: **while the coach is playing a line, a hypothesis is kept only if
 the echo stage saw user speech while it was heard** (``user_energy_ratio`` at least
-``min_user_ratio``), **and a hypothesis whose every word is a word of that line needs clearly
-more** (``min_ratio_own_words``), because the recognizer may be hearing exactly the coach's
-words. When nothing plays, everything is kept.
+``min_user_ratio``), **and a hypothesis that could be the line's own words needs clearly
+more** (``min_ratio_own_words``): every word heard is a word of that line, or the line says one
+of the heard intent's phrases ("… say too painful, or stop" and a "stop" heard in any words).
+When nothing plays, everything is kept.
 
 So the user's "stop" over "… to end, say stop" is kept (the user's voice raises the cleaned
 energy far above the predicted echo), while "ready" heard from the echo of "say ready" is dropped.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from coach.asr.base import Hypothesis
 
@@ -39,11 +41,15 @@ class SelfSpeechFilter:
     min_user_ratio: float = 1.0
     min_ratio_own_words: float = 2.0
 
-    def allow(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float) -> bool:
-        """True to pass ``hyp`` on; False when it is most likely the coach hearing itself."""
+    def allow(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float,
+              intent_phrases: Sequence[str] = ()) -> bool:
+        """True to pass ``hyp`` on; False when it is most likely the coach hearing itself.
+        ``intent_phrases``: the phrases of the heard intent (of both, for ``unsure``)."""
         if not now_playing_text:
             return True
         heard = words(hyp.text)
-        if heard and heard <= words(now_playing_text):
+        line = " ".join(_WORD.findall(now_playing_text.lower()))
+        says_it = any(f" {p} " in f" {line} " for p in intent_phrases)
+        if says_it or (heard and heard <= set(line.split())):
             return user_energy_ratio >= self.min_ratio_own_words
         return user_energy_ratio >= self.min_user_ratio
