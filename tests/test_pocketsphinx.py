@@ -204,3 +204,25 @@ def test_verifier_scores_the_spoken_phrase_above_another() -> None:
     assert v.score(audio, ["stop"]) > v.score(audio, ["too painful"])
     assert v.score(audio, ["stop"]) > -0.003
     assert v.score(audio[:800], ["stop"]) == NO_FIT  # too short to judge
+
+
+
+def test_rescue_only_judges_short_segments() -> None:
+    """In a long stretch of talk some part fits any short word, so only a segment as short as
+    a command can be rescued as "stop". The fit is pinned high here to test the rule alone."""
+    from dataclasses import replace
+
+    from coach.asr.pocketsphinx_backend import PsSettings
+
+    settings = replace(PsSettings(), rescue=(("stop", -0.5),))
+    talk = espeak("the weather is nice today and we walked along the river for an hour", rate=190)
+    short = espeak("the weather", rate=190)
+    results = {}
+    for name, audio in (("long", talk), ("short", short)):
+        rec = PocketsphinxRecognizer(settings=settings)
+        rec.set_vocabulary({"stop": ["stop"], "ready": ["ready"]})
+        lengths: list[float] = []
+        rec._verifier.score = lambda audio, phrases: (lengths.append(audio.size / 16000), -0.1)[1]
+        results[name] = ([h.intent for h in hear_samples(audio, rec)], lengths)
+    assert results["short"][0] == ["stop"]  # what a high fit rescues...
+    assert results["long"][0] == [] and results["long"][1] == []  # ...is not even tried here

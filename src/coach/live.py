@@ -62,6 +62,8 @@ class LiveSession:
         self._line_due: tuple[int, float] | None = None
         self.recorded: list[np.ndarray] | None = [] if record else None
         """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
+        self.recorded_reference: list[np.ndarray] = []
+        """What the echo stage was told was playing during each recorded block (same lengths)."""
 
     def now(self) -> float:
         return self.clock() - self._t0
@@ -82,6 +84,8 @@ class LiveSession:
                     self.ear.listen_for(want)
                 ref = spk.reference(block.t_start, len(block.samples))
                 ref16 = np.clip(ref * 32767, -32768, 32767).astype(np.int16)
+                if self.recorded is not None:
+                    self.recorded_reference.append(ref16)
                 t_block = self.now() - len(block.samples) / 16000
                 for h in self.ear.hear(block.samples, t_block, reference=ref16,
                                        now_playing=self._now_playing):

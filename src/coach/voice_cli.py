@@ -36,7 +36,8 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     audio_opts(s, devices=True)
     s.add_argument("--no-mic-check", action="store_true", help="skip the 'say ready' microphone check")
     s.add_argument("--record", type=Path, default=None,
-                   help="write what the microphone heard to this WAV (nothing is recorded otherwise)")
+                   help="write what the microphone heard to this WAV, and what the coach was playing "
+                        "at the same moments to FILE.reference.wav (nothing is recorded otherwise)")
     s.set_defaults(func=cmd_session)
     parser.set_defaults(func_default=cmd_session)
     for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
@@ -212,6 +213,9 @@ def cmd_session(args: argparse.Namespace) -> int:
     if args.record is not None and session.recorded:
         from coach.demo import write_mono_wav
         write_mono_wav(args.record, np.concatenate(session.recorded))
+        if session.recorded_reference:  # for replaying the echo stage offline
+            write_mono_wav(args.record.with_suffix(".reference.wav"),
+                           np.concatenate(session.recorded_reference))
     return finish_report(driver, end)
 
 

@@ -58,6 +58,11 @@ class PsSettings:
     verify_min: the least fit (``ps_verify`` score) at which a decoded intent is reported.
     rescue: (intent, fit) pairs tried in order on a segment the grammar rejected: the first
         intent in the vocabulary that fits at least that well is reported.
+    rescue_max: seconds; a longer segment is not rescued (in a long stretch of speech some
+        part fits any short word).
+    verify_window: seconds; only the end of a longer segment is verified (bounds the cost).
+    early_checks: how many times (every 5 frames) a partial safety result is verified before
+        the decision waits for the end of the segment.
     """
 
     competitor_count: int = 100
@@ -79,6 +84,9 @@ class PsSettings:
     verify: bool = True
     verify_min: float = -0.003
     rescue: tuple[tuple[str, float], ...] = (("stop", -0.0015), ("yes", -0.0012))
+    rescue_max: float = 2.0
+    verify_window: float = 3.0
+    early_checks: int = 3
 
 
 class PocketsphinxRecognizer:
@@ -223,7 +231,8 @@ class PocketsphinxRecognizer:
             self._seen_safety.add(intent)
         if (intent in SAFETY_INTENTS and not self._reported
                 and self._run_len >= self.settings.early_frames
-                and (self._run_len - self.settings.early_frames) % 5 == 0):  # verify every 5th
+                and (self._run_len - self.settings.early_frames) % 5 == 0  # verify every 5th
+                and self._run_len < self.settings.early_frames + 5 * self.settings.early_checks):
             fit = self._fit(intent)
             if fit is not None and fit < self.settings.verify_min:
                 return []  # not convincing yet: the end of the segment decides
@@ -240,6 +249,7 @@ class PocketsphinxRecognizer:
         key = (intent, len(self._speech))
         if key not in self._fits:
             audio = np.frombuffer(b"".join(self._speech), dtype=np.int16)
+            audio = audio[-int(self.settings.verify_window * SAMPLE_RATE):]
             self._fits[key] = self._verifier.score(audio, self._phrases.get(intent, ()))
         return self._fits[key]
 
@@ -260,6 +270,8 @@ class PocketsphinxRecognizer:
             fit = self._fit(intent)
             return (intent, confidence) if fit is not None and fit >= self.settings.verify_min \
                 else ("", 0.0)
+        if sum(len(b) for b in self._speech) > 2 * self.settings.rescue_max * SAMPLE_RATE:
+            return "", 0.0
         for rescue, least in self.settings.rescue:
             if rescue in self._phrases:
                 fit = self._fit(rescue)
