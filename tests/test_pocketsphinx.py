@@ -132,7 +132,7 @@ def test_intent_boost_weights_each_phrase() -> None:
 
 
 def _sample_clips() -> list[tuple[str, np.ndarray]]:
-    pad = np.zeros(4800, dtype=np.int16)
+    pad = np.zeros(8000, dtype=np.int16)  # 0.5 s each side, as bench/ps_tune.py
     out = []
     for folder in sorted(p for p in SPEECH.iterdir() if p.is_dir()):
         for f in sorted(folder.glob("*.wav")):

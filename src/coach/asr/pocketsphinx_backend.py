@@ -11,10 +11,11 @@ hypothesis has named the same safety intent for ``early_frames`` consecutive fra
 partial results of a segment named both ``stop`` and ``too_painful``, or the other one fits the
 segment at least as well (``ps_verify``), ``unsure`` is reported instead, with both as
 alternatives. A segment is reported at most once.
-Verification (``ps_verify``): before anything is reported, the segment so far is scored against
-the decoded intent's phrases and dropped if it fits too poorly; a segment the grammar rejected
-is scored against the rescue intents ("stop", then "yes") and reported as the first that fits
-well. This is what lifts real people's "stop" from 7 to 9 in 10 (see bench/README.md).
+Verification (``ps_verify``): a finished segment decoded as an intent other than ``stop`` or
+``too painful`` is scored against that intent's phrases and dropped if it fits too poorly (the
+safety intents are never dropped: a missed "stop" costs more than a false one); a short segment
+the grammar rejected is scored against the rescue intents ("stop", then "yes") and reported as
+the first that fits well. This is what lifts real people's "stop" from 7 to 9 in 10 (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -61,8 +62,6 @@ class PsSettings:
     rescue_max: seconds; a longer segment is not rescued (in a long stretch of speech some
         part fits any short word).
     verify_window: seconds; only the end of a longer segment is verified (bounds the cost).
-    early_checks: how many times (every 5 frames) a partial safety result is verified before
-        the decision waits for the end of the segment.
     """
 
     competitor_count: int = 100
@@ -86,7 +85,6 @@ class PsSettings:
     rescue: tuple[tuple[str, float], ...] = (("stop", -0.0015), ("yes", -0.0012))
     rescue_max: float = 2.0
     verify_window: float = 3.0
-    early_checks: int = 3
 
 
 class PocketsphinxRecognizer:
@@ -230,12 +228,7 @@ class PocketsphinxRecognizer:
         if intent in SAFETY_INTENTS and self._run_len >= 2:
             self._seen_safety.add(intent)
         if (intent in SAFETY_INTENTS and not self._reported
-                and self._run_len >= self.settings.early_frames
-                and (self._run_len - self.settings.early_frames) % 5 == 0  # verify every 5th
-                and self._run_len < self.settings.early_frames + 5 * self.settings.early_checks):
-            fit = self._fit(intent)
-            if fit is not None and fit < self.settings.verify_min:
-                return []  # not convincing yet: the end of the segment decides
+                and self._run_len >= self.settings.early_frames):
             self._reported = True
             now = self._seg_start + self._seg_frames * self._frame_samples / SAMPLE_RATE
             return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, self._seg_start, now,
@@ -266,6 +259,8 @@ class PocketsphinxRecognizer:
         (possibly empty), and its confidence; ("", 0) to report nothing."""
         if self._verifier is None:
             return intent, confidence
+        if intent in SAFETY_INTENTS:
+            return intent, confidence  # never dropped: a missed "stop" costs more than a false one
         if intent:
             fit = self._fit(intent)
             return (intent, confidence) if fit is not None and fit >= self.settings.verify_min \
