@@ -113,6 +113,7 @@ class PocketsphinxRecognizer:
             sample_rate=SAMPLE_RATE)
         self._frame_samples = self._endpointer.frame_bytes // 2
         self._pending = np.zeros(0, dtype=np.int16)
+        self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._in_utt = False
         self._reset_segment()
@@ -193,6 +194,11 @@ class PocketsphinxRecognizer:
         self._reset_segment()
 
     def _frame(self, frame: np.ndarray) -> list[Hypothesis]:
+        silent = frame == 0
+        if silent.any():  # digital silence (a null sink, a padded file): no microphone gives it,
+            # and the endpointer glues it to the speech before it. Make it the quietest hiss.
+            frame = frame.copy()
+            frame[silent] = self._hiss.integers(-2, 3, int(silent.sum()), dtype=np.int16)
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.process(frame.tobytes())
         self._frames_fed += 1
