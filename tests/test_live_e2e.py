@@ -288,9 +288,9 @@ def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_co
     it hears the user's "stop" after that.
 
     The first part is the point of the test and is strict. The user's "stop" right after the
-    coach's echo is a recall figure: in 34 runs here it was heard within 3 attempts 31 times (a
-    replayed miss: Piper's "stop" straight after the null sink's digital silence decoded as "got";
-    measured before the recognizer turned digital silence into hiss). When it is not heard, the
+    coach's echo is a recall figure: in 43 runs here it was heard within 3 attempts 39 times (the
+    misses: Piper's "stop" straight after the null sink's digital silence decoded as "got" or as
+    "pause", then not heard again; once a first "stop" was misheard as "help", the second heard). When it is not heard, the
     test says so with a warning and ends the coach with SIGTERM instead of failing."""
     pulse_script("echo", "on", "30", "-20")
     try:
@@ -317,9 +317,9 @@ def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_co
     heard = [e["intent"] for e in kinds(entries, "heard")]
     assert "ready" not in heard, f"the coach obeyed its own voice: {heard}"
     assert not kinds(entries, "side_start")
-    if user_heard:
+    if user_heard:  # (a repeat misheard on the way, e.g. as "help", is recall, not echo)
         assert code == 0, coach.output()
-        assert heard == ["no", "stop"]
+        assert heard[0] == "no" and heard[-1] == "stop" and heard.count("stop") == 1, heard
         assert kinds(entries, "session_end")[0]["outcome"] == "stopped"
-    else:
-        assert code == 143 and heard == ["no"], coach.output()
+    else:  # the user's words were missed or misheard (e.g. "stop" as "pause"): recall, not echo
+        assert code == 143 and heard[0] == "no" and "stop" not in heard, coach.output()
