@@ -196,11 +196,12 @@ class PocketsphinxRecognizer:
         self._reset_segment()
 
     def _frame(self, frame: np.ndarray) -> list[Hypothesis]:
-        silent = frame == 0
-        if self.settings.hiss and silent.any():  # digital silence (a null sink, a padded file): no microphone gives it,
-            # and the endpointer glues it to the speech before it. Make it the quietest hiss.
-            frame = frame.copy()
-            frame[silent] = self._hiss.integers(-2, 3, int(silent.sum()), dtype=np.int16)
+        if self.settings.hiss:  # digital silence (a null sink, a padded file): no microphone
+            # gives it, and the endpointer glues it to the speech before it: the quietest hiss
+            silent = frame == 0
+            if silent.any():
+                frame = frame.copy()
+                frame[silent] = self._hiss.integers(-2, 3, int(silent.sum()), dtype=np.int16)
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.process(frame.tobytes())
         self._frames_fed += 1
@@ -273,7 +274,7 @@ class PocketsphinxRecognizer:
             fit = self._fit(intent)
             return (intent, confidence) if fit is not None and fit >= self.settings.verify_min \
                 else ("", 0.0)
-        if sum(len(b) for b in self._speech) > 2 * self.settings.rescue_max * SAMPLE_RATE:
+        if self._seg_frames * self._frame_samples > self.settings.rescue_max * SAMPLE_RATE:
             return "", 0.0
         for rescue, least in self.settings.rescue:
             if rescue in self._phrases:

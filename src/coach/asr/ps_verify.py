@@ -10,7 +10,7 @@ decoder, cepstral mean normalisation over the whole segment, and wide beams, so 
 disturbs the streaming decoder.
 
 Thresholds were chosen on half of the real recordings in ``shared/speech`` and checked on the
-other half (``bench/ps_verify_tune.py``, figures in ``bench/README.md``).
+other half (``bench/ps_tune.py``, figures in ``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ NO_FIT = float("-inf")
 MIN_WORD_RMS = 50.0
 """Least RMS (int16 units, about -56 dBFS) of the frames aligned to the words. On digital
 silence every senone scores alike, so any phrase would "fit" perfectly: such a fit is void."""
-
 
 
 def fit_confidence(score: float) -> float:
