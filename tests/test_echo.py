@@ -157,3 +157,58 @@ def test_no_echo_path_keeps_a_quiet_users_stop(narration):
     kept = float(np.sum(out[span].astype(float) ** 2)) / float(np.sum(clip ** 2))
     assert kept > 0.5, f"user's stop lost {-10 * np.log10(kept):.1f} dB"
     assert sup.user_ratio_between(at, at + len(clip) / S.RATE) >= SelfSpeechFilter().min_ratio_own_words
+
+
+class _ScriptedStops:
+    """A recognizer that reports "stop" over given spans of fed audio, each in the first block
+    that ends after its span: the Ear's timing rule is under test here, not the recognizer."""
+
+    name = "scripted"
+
+    def __init__(self, spans: list[tuple[float, float]]) -> None:
+        self.spans, self.fed = list(spans), 0
+
+    def set_vocabulary(self, phrases) -> None:
+        pass
+
+    def accept(self, block: np.ndarray) -> list[Hypothesis]:
+        self.fed += len(block)
+        now = self.fed / S.RATE
+        due = [s for s in self.spans if s[1] <= now]
+        self.spans = [s for s in self.spans if s[1] > now]
+        return [Hypothesis("stop", "stop", 0.9, a, b) for a, b in due]
+
+
+def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
+    """ "... say too painful, or stop": the echo of the last word reaches the recognizer after
+    the line has ended (the live loopback test obeyed it 0.16 s after the end). The Ear keeps
+    the self-speech filter on for the echo tail; a user's "stop" after the tail is kept, and so
+    is one said inside it (its ratio over the fading echo is high)."""
+    from coach.content import load_content
+    from coach.ear import ECHO_TAIL, Ear
+
+    line = "Sharp pain is not normal: if it comes, say too painful, or stop."
+    spoken = S.speak(line)
+    end = len(spoken) / S.RATE
+    play = np.concatenate([spoken, np.zeros(5 * S.RATE, np.int16)])
+    clip = _stop_clip().astype(float)
+    clip *= S.active_rms(spoken) * 10 ** (-10 / 20) / S.active_rms(clip)
+    user = np.zeros(len(play))
+    at_user = end + 0.35  # inside the tail
+    user[int(at_user * S.RATE): int(at_user * S.RATE) + len(clip)] = clip
+    late = end + ECHO_TAIL + 0.4 + 1.2  # well after it
+    user[int(late * S.RATE): int(late * S.RATE) + len(clip)] = clip
+    mic = S.to_int16(S.room_echo(play.astype(float), -6.0, 0.25, reverb=0.08, seed=3)
+                     + np.random.default_rng(1).standard_normal(len(play)) * 10.0 + user)
+    echo_stop = (end, end + 0.3)  # the line's last word "stop", heard 0.25 s late
+    users = [(at_user, at_user + len(clip) / S.RATE), (late, late + len(clip) / S.RATE)]
+    ear = Ear(_ScriptedStops([echo_stop, *users]), load_content(), EchoSuppressor(),
+              SelfSpeechFilter())
+    ear.listen_for(frozenset({"stop"}))
+    heard = []
+    for i, (m, r) in enumerate(S.blocks(mic, play)):
+        t = i * 800 / S.RATE
+        playing = line if t + 800 / S.RATE <= end + 0.05 else None  # as the live loop sets it
+        heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
+    assert ear.stats().dropped_self == 1, heard
+    assert heard == [round(users[0][0], 2), round(users[1][0], 2)]

@@ -17,6 +17,12 @@ from coach.asr.base import SAMPLE_RATE, Hypothesis, Recognizer
 from coach.content import Content
 from coach.messages import Heard
 
+ECHO_TAIL = 0.5
+"""Seconds after the coach's audio last sounded during which words heard may still be its echo
+(room reverberation, the recognizer's hang-over), on top of the echo stage's largest bulk delay.
+A final "... or stop" reaches the recognizer after the line has ended: without this tail it was
+obeyed (live echo-loopback test, heard 0.16 s after the line ended)."""
+
 
 @dataclass(frozen=True)
 class Dropped:
@@ -51,6 +57,9 @@ class Ear:
         self._blocks = 0
         self._cpu = 0.0
         self._dropped = 0
+        self._line: str | None = None  # the last line the coach played
+        self._line_until = float("-inf")  # fed seconds when the coach's audio last sounded
+        self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self.dropped: queue.SimpleQueue[Dropped] = queue.SimpleQueue()
         """Hypotheses taken for the coach's own voice, for the event log (thread-safe)."""
 
@@ -72,13 +81,18 @@ class Ear:
             block = self.echo.process(block, ref)
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
+        if now_playing:
+            self._line = now_playing
+        if now_playing or (reference is not None and reference.any()):
+            self._line_until = self._fed / SAMPLE_RATE
         t_now = t_start + len(block) / SAMPLE_RATE
         out = []
         for h in hyps:
             # how much louder than the predicted echo the mic was while these words were heard
             ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
+            line = self._line_heard_with(h, now_playing)
             if self.self_filter is not None and not self.self_filter.allow(
-                    h, now_playing, ratio, self._phrases_of(h) if now_playing else ()):
+                    h, line, ratio, self._phrases_of(h) if line else ()):
                 self._dropped += 1
                 self.dropped.put(Dropped(h.intent, h.text, ratio, t_now))
                 continue
@@ -93,6 +107,15 @@ class Ear:
 
     def stats(self) -> EarStats:
         return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)
+
+    def _line_heard_with(self, h: Hypothesis, now_playing: str | None) -> str | None:
+        """The line whose echo ``h`` may be: the one playing, or the last one if its audio
+        sounded less than the echo tail before ``h`` began."""
+        if now_playing:
+            return now_playing
+        if self._line is not None and h.start <= self._line_until + self._tail:
+            return self._line
+        return None
 
     def _phrases_of(self, h: Hypothesis) -> list[str]:
         """The phrases of the intent heard (of every alternative, for ``unsure``)."""

@@ -185,7 +185,7 @@ class PocketsphinxRecognizer:
         self._run_intent = ""
         self._run_len = 0
         self._seen_safety: set[str] = set()
-        self._reported = False
+        self._reported = ""
         self._speech: list[bytes] = []
         self._fits: dict[tuple[str, int], float] = {}
 
@@ -238,7 +238,7 @@ class PocketsphinxRecognizer:
             self._seen_safety.add(intent)
         if (intent in SAFETY_INTENTS and not self._reported
                 and self._run_len >= self.settings.early_frames):
-            self._reported = True
+            self._reported = intent
             now = self._seg_start + self._seg_frames * self._frame_samples / SAMPLE_RATE
             return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, self._seg_start, now,
                                      final=False)]
@@ -287,7 +287,7 @@ class PocketsphinxRecognizer:
         self._decoder.end_utt()
         self._in_utt = False
         hyp = self._decoder.hyp()
-        reported = self._reported
+        reported = self._reported  # the intent acted on early ("" if none)
         start = self._seg_start
         text = hyp.hypstr.strip() if hyp is not None else ""
         intent = self._by_phrase.get(text, "")
@@ -295,15 +295,27 @@ class PocketsphinxRecognizer:
         confidence = float(min(1.0, max(0.0, hyp.prob))) if hyp is not None else 0.0
         if not reported:
             intent, confidence = self._verified(intent, confidence)
-        out = [] if reported or not intent else [
-            self._hypothesis(intent, text, confidence, start, end, final=True)]
+        if reported:  # acted on early; the alignments kept off that hot path are done now
+            out = [self._unsure(text, 0.5, start, end)] if (
+                reported in SAFETY_INTENTS and self._rival_fits_better(reported)) else []
+        else:
+            out = [self._hypothesis(intent, text, confidence, start, end, final=True)] \
+                if intent else []
         self._reset_segment()
         return out
 
     def _hypothesis(self, intent: str, text: str, confidence: float, start: float, end: float,
                     final: bool) -> Hypothesis:
+        """An early (partial) report trusts the grammar alone: the forced alignments that compare
+        "stop" with "too painful" cost 40-100 ms, too much between a user's "stop" and the
+        speaker going silent. They run when the segment ends (``_end_segment``)."""
         if intent in SAFETY_INTENTS and (len(self._seen_safety) > 1
-                                         or self._rival_fits_better(intent)):
-            return Hypothesis("unsure", text, confidence, start, end, final,
-                              alternatives=SAFETY_INTENTS)
+                                         or (final and self._rival_fits_better(intent))):
+            return self._unsure(text, confidence, start, end, final)
         return Hypothesis(intent, text, confidence, start, end, final)
+
+    @staticmethod
+    def _unsure(text: str, confidence: float, start: float, end: float,
+                final: bool = True) -> Hypothesis:
+        return Hypothesis("unsure", text, confidence, start, end, final,
+                          alternatives=SAFETY_INTENTS)
