@@ -228,3 +228,33 @@ def test_rescue_only_judges_short_segments() -> None:
         results[name] = ([h.intent for h in hear_samples(audio, rec)], lengths)
     assert results["short"][0] == ["stop"]  # what a high fit rescues...
     assert results["long"][0] == [] and results["long"][1] == []  # ...is not even tried here
+
+
+def test_a_final_result_spans_the_phrase_not_the_segment() -> None:
+    """A command glued to other sound (here a faint hiss the endpointer keeps as speech for
+    1.5 s more) is timed by its own words: the self-speech filter judges the user's voice over
+    these times (over a long segment of the coach's echo, a stray spike was enough) and
+    ``coach hear`` prints them."""
+    r = PocketsphinxRecognizer()
+    r.set_vocabulary(VOCAB)
+    rng = np.random.default_rng(0)
+    hiss = lambda n: rng.normal(0, 20, n).astype(np.int16)  # noqa: E731
+    ready = espeak("ready", "en-us")[len(PAD):-len(PAD)]
+    hyps = hear_samples(np.concatenate([hiss(16000), ready, hiss(24000)]), r)
+    assert [h.intent for h in hyps] == ["ready"]
+    assert 0.9 < hyps[0].start < 1.1 and hyps[0].end < 1.0 + len(ready) / 16000 + 0.1, hyps
+
+
+def test_flush_in_the_middle_of_speech_reports_it() -> None:
+    """A file that ends while someone is still talking, on a frame boundary (the endpointer's
+    end_stream raised IndexError on an empty tail)."""
+    r = PocketsphinxRecognizer()
+    r.set_vocabulary(VOCAB)
+    talk = espeak("stop now, stop now, stop now", "en-us")[: -len(PAD)]
+    n = r._frame_samples
+    talk = talk[: len(talk) // 2 // n * n]  # cut mid-sentence, on a frame boundary
+    early = r.accept(talk)
+    assert r._endpointer.in_speech and r._pending.size == 0  # the case that raised
+    assert [h.intent for h in early] == ["stop"]
+    r.flush()
+    assert not r._endpointer.in_speech and r.audio_time == len(talk) / 16000

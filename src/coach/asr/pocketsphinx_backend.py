@@ -160,8 +160,9 @@ class PocketsphinxRecognizer:
     def flush(self) -> list[Hypothesis]:
         """End of the audio: decode the speech in progress and report it."""
         out: list[Hypothesis] = []
-        if self._endpointer.in_speech:
-            speech = self._endpointer.end_stream(self._pending.tobytes())
+        if self._endpointer.in_speech:  # (end_stream raises on no data: give it one sample)
+            tail = self._pending if self._pending.size else np.zeros(1, dtype=np.int16)
+            speech = self._endpointer.end_stream(tail.tobytes())
             if speech and self._in_utt:
                 out.extend(self._feed(speech))
         self._pending = np.zeros(0, dtype=np.int16)
@@ -294,6 +295,8 @@ class PocketsphinxRecognizer:
         self.last_text = text
         confidence = float(min(1.0, max(0.0, hyp.prob))) if hyp is not None else 0.0
         if not reported:
+            if intent:  # the phrase's own words, not the whole segment (glued echo, silence)
+                start, end = self._word_span(start, end)
             intent, confidence = self._verified(intent, confidence)
         if reported:  # acted on early; the alignments kept off that hot path are done now
             out = [self._unsure(text, 0.5, start, end)] if (
@@ -303,6 +306,19 @@ class PocketsphinxRecognizer:
                 if intent else []
         self._reset_segment()
         return out
+
+    def _word_span(self, start: float, end: float) -> tuple[float, float]:
+        """Seconds where the decoded words lie inside the segment [start, end] just ended.
+        The self-speech filter judges the user's voice over this span: over a segment of
+        several seconds of the coach's echo a stray spike of the echo stage's ratio was enough
+        to keep "what can i say" (live echo test)."""
+        words = [w for w in self._decoder.seg() or ()
+                 if not w.word.startswith(("<", "[", "+"))]
+        if not words:
+            return start, end
+        frame = 0.01  # pocketsphinx frames: 100 per second
+        return (max(start, self._seg_start + words[0].start_frame * frame),
+                min(end, self._seg_start + (words[-1].end_frame + 1) * frame))
 
     def _hypothesis(self, intent: str, text: str, confidence: float, start: float, end: float,
                     final: bool) -> Hypothesis:
