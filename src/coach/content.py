@@ -4,19 +4,22 @@ Every word the voice says lives in ``content/lines.toml``; the order of steps an
 ``content/routines/<id>.toml``; what the user can say in ``content/intents.toml``. Any mistake is a
 ``CoachError('content.invalid')`` naming the file, the key (with its line where it can be found),
 what was found and what is expected.
+
+The loaded types live in ``content_types`` and the file reader with its line-numbered errors in
+``content_file``; both are importable from here too.
 """
 
 from __future__ import annotations
 
 import re
 import string
-import tomllib
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from coach.content_file import MAX_FILE_BYTES, ContentFile, kind_of  # noqa: F401 (re-exported)
+from coach.content_types import (Announcement, Content, Intent, Routine, Step,  # noqa: F401
+                                 StepKind, Timing)
 from coach.errors import CoachError
 from coach.paths import content_dir
 
@@ -25,7 +28,6 @@ GUIDE_MIN_HOLD = 120.0
 GUIDE_MAX_HOLD = 180.0
 """Seconds: no hold may ever be planned or run past this."""
 
-MAX_FILE_BYTES = 1_000_000
 PLACEHOLDERS = frozenset(
     {"side", "time", "options", "seconds", "minutes", "n", "inhale", "exhale", "plan", "summary"}
 )
@@ -46,101 +48,6 @@ INTENTS = (
     "slower", "faster", "help", "released", "better", "same", "worse", "health_changed",
 )
 """Every intent the engine understands; content must give phrases for each."""
-
-
-class StepKind(Enum):
-    SAY = "say"
-    SCREENING = "screening"
-    BREATHE = "breathe"
-    HOLD = "hold"
-    REST = "rest"
-    FEEDBACK = "feedback"
-
-
-@dataclass(frozen=True)
-class Announcement:
-    left: float
-    """Seconds of hold left when the line is said."""
-    line: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a routine. Which fields matter depends on ``kind``."""
-
-    id: str
-    kind: StepKind
-    on_ball: bool = False
-    lines: tuple[str, ...] = ()
-    prompt: str | None = None
-    # screening
-    intro: str | None = None
-    questions: tuple[str, ...] = ()
-    reconfirm: str | None = None
-    passed: str | None = None
-    screened_out: tuple[str, ...] = ()
-    # breathe
-    inhale: str | None = None
-    exhale: str | None = None
-    cycles: int = 0
-    # hold and rest
-    seconds: float = 0.0
-    max_seconds: float = 0.0
-    start: str | None = None
-    announce: tuple[Announcement, ...] = ()
-    count_last: int = 0
-    checkin_every: float = 0.0
-    checkins: tuple[str, ...] = ()
-    done: str | None = None
-    released: str | None = None
-    max_reached: str | None = None
-    # feedback
-    answers: Mapping[str, str] = field(default_factory=dict)
-    after: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Timing:
-    reprompt_after: float
-    max_reprompts: int
-    pause_timeout: float
-    breath_in: float
-    breath_out: float
-    breath_min: float
-    breath_max: float
-    breath_step: float
-
-
-@dataclass(frozen=True)
-class Routine:
-    id: str
-    title: str
-    sides: tuple[str, ...]
-    intro: tuple[str, ...]
-    per_side: tuple[str, ...]
-    outro: tuple[str, ...]
-    steps: Mapping[str, Step]
-    timing: Timing
-    source: Path
-
-
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    label: str
-    phrases: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Content:
-    routine: Routine
-    lines: Mapping[str, str]
-    formats: Mapping[str, str]
-    intents: Mapping[str, Intent]
-
-    def phrases(self, names: frozenset[str] | set[str] | tuple[str, ...]) -> dict[str, list[str]]:
-        """intent -> phrases, for a recognizer's vocabulary."""
-        return {n: list(self.intents[n].phrases) for n in sorted(names)}
 
 
 # --- step schema: allowed keys per kind, and how to read each ---------------------------------
@@ -168,88 +75,8 @@ _REQUIRED: dict[StepKind, tuple[str, ...]] = {
 _MAX_DURATION = 3600.0
 
 
-class _File:
-    """One TOML file being validated: knows its path and text, so errors can name both."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.text = ""
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError as err:
-            raise CoachError("content.missing", f"{path}: file not found",
-                             "check the content folder (COACH_CONTENT or content/)") from err
-        except OSError as err:
-            raise CoachError("content.unreadable", f"{path}: cannot read ({err.strerror})",
-                             "check the file's permissions") from err
-        if len(raw) > MAX_FILE_BYTES:
-            self.fail("(file)", f"is {len(raw)} bytes", f"at most {MAX_FILE_BYTES} bytes")
-        try:
-            self.text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
-            raise CoachError("content.invalid", f"{path}:{line}: not valid UTF-8 "
-                             f"(byte {err.start})", "save the file as UTF-8") from err
-        try:
-            self.data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as err:
-            raise CoachError("content.invalid", f"{path}: {err}",
-                             "fix the TOML syntax at that line") from err
-        except RecursionError as err:
-            raise CoachError("content.invalid", f"{path}: nested too deeply",
-                             "content files are flat tables; remove the nesting") from err
-
-    def line_of(self, key: str) -> int | None:
-        last = key.rsplit(".", 1)[-1]
-        for pattern in (rf"^\s*\[\s*{re.escape(key)}\s*\]", rf"^\s*\"?{re.escape(last)}\"?\s*="):
-            m = re.search(pattern, self.text, re.MULTILINE)
-            if m:
-                return self.text.count("\n", 0, m.start()) + 1
-        return None
-
-    def fail(self, key: str, found: str, expected: str) -> CoachError:
-        line = self.line_of(key)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        raise CoachError("content.invalid", f"{where}: '{key}' {found}; expected {expected}",
-                         "edit the file, then run `coach check-content` to re-check it")
-
-    def table(self, data: Any, key: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.fail(key, f"is {_kind(data)}", "a table")
-        return data
-
-    def text_value(self, data: Any, key: str) -> str:
-        if not isinstance(data, str) or not data.strip():
-            self.fail(key, f"is {_kind(data)}", "a non-empty string")
-        if len(data) > 2000:
-            self.fail(key, f"is {len(data)} characters long", "at most 2000")
-        return data
-
-    def text_list(self, data: Any, key: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-        if not isinstance(data, list) or (not data and not allow_empty) or len(data) > 200:
-            self.fail(key, f"is {_kind(data)}", "a list of 1 to 200 strings")
-        return tuple(self.text_value(v, f"{key}[{i}]") for i, v in enumerate(data))
-
-    def number(self, data: Any, key: str, lo: float, hi: float) -> float:
-        if isinstance(data, bool) or not isinstance(data, (int, float)) or not lo <= data <= hi:
-            self.fail(key, f"is {data!r}", f"a number from {lo:g} to {hi:g}")
-        return float(data)
-
-    def known_keys(self, data: dict[str, Any], allowed: set[str] | dict[str, Any], key: str) -> None:
-        for k in data:
-            if k not in allowed:
-                self.fail(f"{key}.{k}" if key else k, "is not a known key",
-                          "one of: " + ", ".join(sorted(allowed)))
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "an empty string" if not value.strip() else "a string"
-    return {bool: "a boolean", int: "a number", float: "a number", list: "a list",
-            dict: "a table"}.get(type(value), type(value).__name__)
-
-
-def _load_lines(f: _File) -> tuple[dict[str, str], dict[str, str]]:
+def _load_lines(f: ContentFile) -> tuple[dict[str, str], dict[str, str]]:
     f.known_keys(f.data, {"lines", "formats"}, "")
     tables = {}
     for name in ("lines", "formats"):
@@ -276,7 +103,7 @@ def _load_lines(f: _File) -> tuple[dict[str, str], dict[str, str]]:
     return lines, formats
 
 
-def _load_intents(f: _File) -> dict[str, Intent]:
+def _load_intents(f: ContentFile) -> dict[str, Intent]:
     f.known_keys(f.data, {"intents"}, "")
     table = f.table(f.data.get("intents"), "intents")
     intents = {}
@@ -305,7 +132,7 @@ def _load_intents(f: _File) -> dict[str, Intent]:
     return intents
 
 
-def _load_step(f: _File, sid: str, spec: Any, lines: Mapping[str, str]) -> Step:
+def _load_step(f: ContentFile, sid: str, spec: Any, lines: Mapping[str, str]) -> Step:
     key = f"steps.{sid}"
     spec = f.table(spec, key)
     kind_name = spec.get("kind")
@@ -334,7 +161,7 @@ def _load_step(f: _File, sid: str, spec: Any, lines: Mapping[str, str]) -> Step:
             continue
         if how == "bool":
             if not isinstance(v, bool):
-                f.fail(kk, f"is {_kind(v)}", "true or false")
+                f.fail(kk, f"is {kind_of(v)}", "true or false")
             values[k] = v
         elif how == "line":
             values[k] = line_ref(v, kk)
@@ -348,7 +175,7 @@ def _load_step(f: _File, sid: str, spec: Any, lines: Mapping[str, str]) -> Step:
                 kk, f"is {v!r}", "a whole number from 0 to 100")
         elif how == "announce":
             if not isinstance(v, list) or len(v) > 50:
-                f.fail(kk, f"is {_kind(v)}", "a list of { left = SECONDS, line = NAME }")
+                f.fail(kk, f"is {kind_of(v)}", "a list of { left = SECONDS, line = NAME }")
             items = []
             for i, a in enumerate(v):
                 a = f.table(a, f"{kk}[{i}]")
@@ -376,7 +203,7 @@ def _load_step(f: _File, sid: str, spec: Any, lines: Mapping[str, str]) -> Step:
     return step
 
 
-def _load_routine(f: _File, lines: Mapping[str, str]) -> Routine:
+def _load_routine(f: ContentFile, lines: Mapping[str, str]) -> Routine:
     f.known_keys(f.data, {"routine", "timing", "steps"}, "")
     r = f.table(f.data.get("routine"), "routine")
     f.known_keys(r, {"id", "title", "sides", "intro", "per_side", "outro"}, "routine")
@@ -439,14 +266,14 @@ def load_content(routine: str = "psoas-ball", root: Path | None = None) -> Conte
     if not root.is_dir():
         raise CoachError("content.missing", f"{root}: content folder not found",
                          "run from the project folder or set COACH_CONTENT")
-    lines, formats = _load_lines(_File(root / "lines.toml"))
-    intents = _load_intents(_File(root / "intents.toml"))
+    lines, formats = _load_lines(ContentFile(root / "lines.toml"))
+    intents = _load_intents(ContentFile(root / "intents.toml"))
     path = root / "routines" / f"{routine}.toml"
     if not path.exists():
         known = ", ".join(p.stem for p in routine_files(root)) or "none"
         raise CoachError("content.unknown_routine", f"no routine '{routine}' in {root / 'routines'}",
                          f"choose one of: {known}")
-    return Content(_load_routine(_File(path), lines), MappingProxyType(lines),
+    return Content(_load_routine(ContentFile(path), lines), MappingProxyType(lines),
                    MappingProxyType(formats), MappingProxyType(intents))
 
 

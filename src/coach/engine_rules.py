@@ -1,12 +1,15 @@
-"""Rules the engine consults: what each state listens for, and what a hold says when."""
+"""Rules the engine consults: what each state listens for, what a hold says when, how long is left,
+how the breathing pace changes, and where a side that hurts too much goes next."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from coach.content import Step, StepKind
+from coach.content import Step, StepKind, Timing
+from coach.messages import Action, Record
 from coach.speech_text import Speech
 from coach.state import ALWAYS, Phase, State
+from coach.state_changes import interject
 
 
 def listen_set(s: State, step: Step | None, screening_pos: int) -> frozenset[str]:
@@ -55,3 +58,35 @@ def hold_cues(s: State, step: Step, speech: Speech, t: float) -> State:
     if q == s.queue and said == h.said:
         return s
     return replace(s, queue=q, hold=replace(h, said=frozenset(said), checkins=checkins))
+
+
+def time_left(s: State, t: float, speech: Speech) -> tuple[str, str]:
+    """The answer to "how long": the hold's time left, else the rest's, else that no timer runs."""
+    if s.hold:
+        return speech.line("time_left", time=speech.duration(s.hold.left(t)))
+    rest = dict(s.timers).get("rest")
+    if s.phase is Phase.REST and rest is not None:
+        return speech.line("time_left", time=speech.duration(rest - t))
+    return speech.line("no_timer")
+
+
+def pace(s: State, which: str, tm: Timing, speech: Speech, out: list[Action]) -> State:
+    """Slower or faster: one step of breathing pace, within the routine's limits, said at once."""
+    delta = tm.breath_step if which == "slower" else -tm.breath_step
+    b_in = min(tm.breath_max, max(tm.breath_min, s.breath_in + delta))
+    b_out = min(tm.breath_max, max(tm.breath_min, s.breath_out + delta))
+    key = "pace_limit" if (b_in, b_out) == (s.breath_in, s.breath_out) else f"pace_{which}"
+    if key != "pace_limit":
+        out.append(Record("pace", {"breath_in": b_in, "breath_out": b_out}))
+    s = replace(s, breath_in=b_in, breath_out=b_out)
+    return interject(s, speech.line(key, inhale=f"{b_in:g}", exhale=f"{b_out:g}"), out)
+
+
+def after_side(steps: list[tuple[Step, str | None]], pos: int) -> int:
+    """Where a side ended early goes: its rest, else the next side's first step (or the end)."""
+    side = steps[pos][1]
+    rest = next((i for i in range(pos + 1, len(steps))
+                 if steps[i][1] == side and steps[i][0].kind is StepKind.REST), None)
+    if rest is None:
+        rest = next((i for i in range(pos + 1, len(steps)) if steps[i][1] != side), len(steps))
+    return rest
