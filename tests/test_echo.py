@@ -114,6 +114,13 @@ def test_self_filter_rule():
     unsure = Hypothesis(intent="unsure", text="too", confidence=0.5, start=1.0, end=1.4,
                         alternatives=("stop", "too_painful"))
     assert not flt.allow(unsure, warns, 1.5, phrases + ["too painful"])
+    assert flt.allow(unsure, line, 1.5, phrases + ["too painful"])
+    # anything but a safety intent needs the higher bar over the coach's voice, own words or not
+    # (the live loopback test: the echo of a long line, ratio spikes 1.3-1.6, as "what can i say")
+    help_ = Hypothesis(intent="help", text="what can i say", confidence=1.0, start=1.0, end=5.0)
+    assert not flt.allow(help_, warns, 1.6, ["help", "what can i say"])
+    assert flt.allow(help_, warns, 2.5, ["help", "what can i say"])
+    assert flt.allow(help_, None, 0.1)
 
 
 def test_self_filter_with_measured_ratios(narration):
