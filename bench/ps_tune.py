@@ -11,7 +11,7 @@ from the competitor list, so rejection is not flattered by the test words being 
 Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
        [--rates 130,155,180] [--no-synth] [--boost stop=3,too_painful=3] [--near stop=2]
-       [--beam 1e-80] [--no-verify]
+       [--beam 1e-80] [--no-verify] [--cmn-reset]
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def main() -> None:
     ap.add_argument("--near", default="", help="word=distance,... (near_competitors)")
     ap.add_argument("--beam", type=float, default=0.0, help="pocketsphinx beam/pbeam (0: default)")
     ap.add_argument("--no-verify", action="store_true", help="grammar decisions only")
+    ap.add_argument("--cmn-reset", action="store_true", help="PsSettings.cmn_reset")
     a = ap.parse_args()
     pairs = lambda text: [kv.split("=") for kv in text.split(",") if kv]  # noqa: E731
     beams = (("beam", a.beam), ("pbeam", a.beam), ("wbeam", a.beam ** 0.75)) if a.beam else ()
@@ -143,7 +144,8 @@ def main() -> None:
                        exclude_competitors=drop,
                        intent_boost=tuple((k, float(v)) for k, v in pairs(a.boost)),
                        near_competitors=tuple((k, int(v)) for k, v in pairs(a.near)),
-                       decoder_options=beams, verify=not a.no_verify)
+                       decoder_options=beams, verify=not a.no_verify,
+                       cmn_reset=a.cmn_reset)
     t0 = time.monotonic()
     real = real_clips()
     syn: list[tuple] = []
