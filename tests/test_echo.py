@@ -219,3 +219,39 @@ def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
         heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
     assert ear.stats().dropped_self == 1, heard
     assert heard == [round(users[0][0], 2), round(users[1][0], 2)]
+
+
+class _FixedRatio:
+    """An echo stage stand-in that reports one user-to-echo ratio for any span."""
+
+    rate, max_lag = S.RATE, int(0.4 * S.RATE)
+
+    def __init__(self, ratio: float) -> None:
+        self.ratio = ratio
+
+    def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        return mic
+
+    def user_ratio_between(self, start: float, end: float) -> float:
+        return self.ratio
+
+
+def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
+    """The next line often starts the moment one ends, so a word of the line before is
+    reported while another plays: "... or stop" heard as the prompt "... say ready" begins
+    must still meet the own-words bar, and a "stop" said well into the new line need not."""
+    from coach.content import load_content
+    from coach.ear import Ear
+
+    warns = "Sharp pain is not normal: if it comes, say too painful, or stop."
+    prompt = "When the mat and ball are ready, say ready."
+    ear = Ear(_ScriptedStops([(2.9, 3.3), (5.0, 5.4)]), load_content(), _FixedRatio(1.5),
+              SelfSpeechFilter())
+    ear.listen_for(frozenset({"stop"}))
+    heard = []
+    for i in range(8 * S.RATE // 800):
+        t = i * 800 / S.RATE
+        playing = warns if t < 3.0 else prompt  # the prompt follows at once
+        heard += [h.start for h in ear.hear(np.zeros(800, np.int16), t, now_playing=playing)]
+    assert ear.stats().dropped_self == 1  # the echo of the first line's "stop"
+    assert heard == [5.0]  # the user's, 2 s into the prompt

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_fixtures import best_lag, monitor_microphone, play_into_mic, pulse_script
+from audio_fixtures import best_lag, monitor_microphone, play_into_mic, pulse_script, write_wav
 from coach.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
@@ -236,32 +236,36 @@ def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, sh
     assert said["line"] == "setup_pain_rule"
     # The speaker's own audio: find where the narration stops after the user's "stop".
     audio = np.concatenate([b.samples for b in blocks]).astype(np.float32) / 32768
+    write_wav(tmp_path / "speaker.wav", audio, 16000)  # kept for a failure's post-mortem
     t0 = blocks[0].t_start
     win = 320  # 20 ms
     rms = np.sqrt(np.mean(audio[: len(audio) // win * win].reshape(-1, win) ** 2, axis=1))
     loud = rms > 10 ** (-45 / 20)
     i_stop = int((stop_end - t0) / 0.02)
     assert loud[max(0, i_stop - 50):i_stop].any(), "the coach was not talking when stop was said"
-    # first run of >= 100 ms of silence after the stop ended: the cut
+    # The cut: the first run of >= 100 ms of silence after the stop ended, or the start of the
+    # safe "stopping" line if that follows the narration with less of a gap (it once came
+    # within 100 ms, and the first silence found was a pause inside the stopping line).
     quiet_run, cut_at = 0, None
     for i in range(max(0, i_stop - 25), len(loud)):
         quiet_run = 0 if loud[i] else quiet_run + 1
         if quiet_run >= 5:
             cut_at = (i - 4) * 0.02 + t0
             break
-    assert cut_at is not None, "the speaker never went silent"
-    latency = cut_at - stop_end
-    print(f"\nstop end -> speaker silent: {latency * 1000:.0f} ms")
-    assert latency <= 0.5
-    # what follows is the safe "stopping" line, not more narration
     from coach.tts import Synthesizer
     stopping = Synthesizer(voice="gmw/en-us", rate_wpm=150).render(
         "Stopping. Roll gently off the ball onto your side.")
     import soxr
     tmpl = soxr.resample(stopping.samples.astype(np.float32) / 32768, stopping.rate, 16000)
-    after = audio[int((cut_at - t0) * 16000):]
-    _, corr = best_lag(after, tmpl[: 16000])
-    assert corr > 0.6, f"after the cut the speaker did not play the stopping line (corr {corr:.2f})"
+    lead = int(np.argmax(np.abs(tmpl) > 10 ** (-45 / 20)))  # the template's leading silence
+    s0 = max(0, (i_stop - 25) * win)
+    lag, corr = best_lag(audio[s0:], tmpl[: 16000])
+    assert corr > 0.6, f"after the stop the speaker did not play the stopping line (corr {corr:.2f})"
+    onset = t0 + (s0 + lag + lead) / 16000
+    cut_at = onset if cut_at is None else min(cut_at, onset)
+    latency = cut_at - stop_end
+    print(f"\nstop end -> speaker silent: {latency * 1000:.0f} ms")
+    assert latency <= 0.5
 
 
 def test_too_painful_in_the_hold_leads_to_ease_off(pulse_server, short_content, tmp_path, user_voice):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +58,8 @@ class Ear:
         self._blocks = 0
         self._cpu = 0.0
         self._dropped = 0
-        self._line: str | None = None  # the last line the coach played
-        self._line_until = float("-inf")  # fed seconds when the coach's audio last sounded
+        # the last lines the coach played: [text, fed seconds first heard, last sounding]
+        self._lines: deque[list] = deque(maxlen=8)
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self.dropped: queue.SimpleQueue[Dropped] = queue.SimpleQueue()
         """Hypotheses taken for the coach's own voice, for the event log (thread-safe)."""
@@ -81,16 +82,14 @@ class Ear:
             block = self.echo.process(block, ref)
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
-        if now_playing:
-            self._line = now_playing
-        if now_playing or (reference is not None and reference.any()):
-            self._line_until = self._fed / SAMPLE_RATE
+        self._note_playing(now_playing, reference is not None and bool(reference.any()),
+                           len(block))
         t_now = t_start + len(block) / SAMPLE_RATE
         out = []
         for h in hyps:
             # how much louder than the predicted echo the mic was while these words were heard
             ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
-            line = self._line_heard_with(h, now_playing)
+            line = self._lines_heard_with(h, now_playing)
             if self.self_filter is not None and not self.self_filter.allow(
                     h, line, ratio, self._phrases_of(h) if line else ()):
                 self._dropped += 1
@@ -108,14 +107,22 @@ class Ear:
     def stats(self) -> EarStats:
         return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)
 
-    def _line_heard_with(self, h: Hypothesis, now_playing: str | None) -> str | None:
-        """The line whose echo ``h`` may be: the one playing, or the last one if its audio
-        sounded less than the echo tail before ``h`` began."""
-        if now_playing:
-            return now_playing
-        if self._line is not None and h.start <= self._line_until + self._tail:
-            return self._line
-        return None
+    def _note_playing(self, now_playing: str | None, sounding: bool, n: int) -> None:
+        end = self._fed / SAMPLE_RATE
+        if now_playing and (not self._lines or self._lines[-1][0] != now_playing):
+            self._lines.append([now_playing, end - n / SAMPLE_RATE, end])
+        elif (now_playing or sounding) and self._lines:
+            self._lines[-1][2] = end
+
+    def _lines_heard_with(self, h: Hypothesis, now_playing: str | None) -> str | None:
+        """The text whose echo ``h`` may be: every line that sounded while its words were said,
+        or less than the echo tail before (the next line may already play when the words are
+        reported), and the one playing now; None when there is none."""
+        texts = [text for text, first, last in self._lines
+                 if first <= h.end and h.start <= last + self._tail]
+        if now_playing and now_playing not in texts:
+            texts.append(now_playing)
+        return " ".join(texts) or None
 
     def _phrases_of(self, h: Hypothesis) -> list[str]:
         """The phrases of the intent heard (of every alternative, for ``unsure``)."""
