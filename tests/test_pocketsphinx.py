@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from coach.asr.hear import hear_samples, read_wav, to_16k_int16
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer
+from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings
 from coach.errors import CoachError
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample"
@@ -174,10 +175,6 @@ def test_real_people_stop_caught_9_in_10_and_95_in_100_others_rejected(
 def test_verification_rescues_a_real_stop_the_grammar_alone_misses() -> None:
     """Same clips, same order (the live CMN carries over), with and without the second pass."""
     import tomllib
-    from dataclasses import replace
-
-    from coach.asr.pocketsphinx_backend import PsSettings
-
     content = tomllib.loads((Path(__file__).resolve().parents[1] / "content" / "intents.toml")
                             .read_text())["intents"]
     vocab = {name: list(content[name]["phrases"]) for name in SCREENING}
@@ -208,14 +205,9 @@ def test_verifier_scores_the_spoken_phrase_above_another() -> None:
     assert v.score(audio[:800], ["stop"]) == NO_FIT  # too short to judge
 
 
-
 def test_rescue_only_judges_short_segments() -> None:
     """In a long stretch of talk some part fits any short word, so only a segment as short as
     a command can be rescued as "stop". The fit is pinned high here to test the rule alone."""
-    from dataclasses import replace
-
-    from coach.asr.pocketsphinx_backend import PsSettings
-
     settings = replace(PsSettings(), rescue=(("stop", -0.5),))
     talk = espeak("the weather is nice today and we walked along the river for an hour", rate=190)
     short = espeak("the weather", rate=190)
@@ -245,7 +237,7 @@ def test_a_final_result_spans_the_phrase_not_the_segment() -> None:
     assert 0.9 < hyps[0].start < 1.1 and hyps[0].end < 1.0 + len(ready) / 16000 + 0.1, hyps
 
 
-def test_flush_in_the_middle_of_speech_reports_it() -> None:
+def test_flush_in_the_middle_of_speech_ends_the_segment() -> None:
     """A file that ends while someone is still talking, on a frame boundary (the endpointer's
     end_stream raised IndexError on an empty tail)."""
     r = PocketsphinxRecognizer()

@@ -15,6 +15,10 @@ import numpy as np
 SAMPLE_RATE = 16000
 """Hertz: the rate every recognizer is fed at."""
 
+SAFETY_INTENTS: tuple[str, ...] = ("stop", "too_painful")
+"""Acted on from partial results, never dropped on a poor fit, and given the lower bar of the
+self-speech filter: a missed "stop" costs more than a false one. ``unsure`` lists both."""
+
 
 @dataclass(frozen=True)
 class Hypothesis:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from coach.asr.base import Hypothesis
+from coach.asr.base import SAFETY_INTENTS, Hypothesis
 
 _WORD = re.compile(r"[a-z']+")
 
@@ -44,7 +44,7 @@ class SelfSpeechFilter:
 
     min_user_ratio: float = 1.0
     min_ratio_own_words: float = 2.0
-    lenient: frozenset[str] = frozenset({"stop", "too_painful", "unsure"})
+    lenient: frozenset[str] = frozenset(SAFETY_INTENTS) | {"unsure"}
     """Intents that need only ``min_user_ratio`` when not the line's own words."""
 
     def allow(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float,

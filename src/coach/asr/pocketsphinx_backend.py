@@ -27,12 +27,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pocketsphinx
 
-from coach.asr.base import SAMPLE_RATE, Hypothesis
+from coach.asr.base import SAFETY_INTENTS, SAMPLE_RATE, Hypothesis
 from coach.asr.ps_grammar import build_grammar, check_vocabulary, competitors
 from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files
 from coach.errors import CoachError
 
-SAFETY_INTENTS = ("stop", "too_painful")
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from coach import paths
-from coach.asr.base import SAMPLE_RATE, Hypothesis
+from coach.asr.base import SAFETY_INTENTS, SAMPLE_RATE, Hypothesis
 from coach.errors import CoachError
 
-EARLY_INTENTS: tuple[str, ...] = ("stop", "too_painful")
+EARLY_INTENTS: tuple[str, ...] = SAFETY_INTENTS
 """Intents acted on from partial results."""
 
 UNKNOWN_TOKENS: tuple[str, ...] = ("[unk]", "<UNK>", "<unk>")
