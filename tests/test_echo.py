@@ -186,6 +186,40 @@ class _ScriptedStops:
         return [Hypothesis("stop", "stop", 0.9, a, b) for a, b in due]
 
 
+class _FarEndLog(_ScriptedStops):
+    """The scripted recognizer, also keeping what the Ear told it of the far end per block."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.far_end: list[bool] = []
+
+    def note_far_end(self, sounding: bool) -> None:
+        self.far_end.append(sounding)
+
+
+def test_the_ear_tells_the_recognizer_when_its_own_voice_or_echo_tail_is_in_the_audio():
+    """While the coach's audio sounds and for the echo tail after (``ECHO_TAIL`` + the echo
+    stage's largest delay), the recognizer is told the far end is in what it hears next; not
+    before the first sound, nor after the tail (its cepstral mean then learns from what it hears:
+    ``test_the_coachs_echo_residue_does_not_deafen_it_to_a_loud_stop``)."""
+    from coach.content import load_content
+    from coach.ear import ECHO_TAIL, Ear
+
+    rec = _FarEndLog()
+    ear = Ear(rec, load_content(), EchoSuppressor(), SelfSpeechFilter())
+    ear.listen_for(frozenset({"stop"}))
+    block = 800  # 50 ms
+    play = np.zeros(4 * S.RATE, np.int16)
+    play[S.RATE: 2 * S.RATE] = S.speak("Breathe out slowly.")[:S.RATE]  # sounds over 1-2 s
+    for i, (m, r) in enumerate(S.blocks(np.zeros_like(play), play, block=block)):
+        ear.hear(m, i * block / S.RATE, reference=r)
+    tail = ECHO_TAIL + EchoSuppressor().max_lag / S.RATE
+    expect = [np.any(play[i:i + block]) or (S.RATE <= i and i / S.RATE < 2 + tail)
+              for i in range(0, len(play), block)]
+    assert rec.far_end == [bool(x) for x in expect]
+    assert rec.far_end[:20] == [False] * 20 and rec.far_end[-10:] == [False] * 10
+
+
 def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
     """ "... say too painful, or stop": the echo of the last word reaches the recognizer after
     the line has ended (the live loopback test obeyed it 0.16 s after the end). The Ear keeps

@@ -61,6 +61,8 @@ class Ear:
         # the last lines the coach played: [text, fed seconds first heard, last sounding]
         self._lines: deque[list] = deque(maxlen=8)
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
+        self._sounded_until = float("-inf")  # fed seconds when the coach's audio last sounded
+        self._note_far_end = getattr(recognizer, "note_far_end", None)
         self.dropped: queue.SimpleQueue[Dropped] = queue.SimpleQueue()
         """Hypotheses taken for the coach's own voice, for the event log (thread-safe)."""
 
@@ -80,10 +82,14 @@ class Ear:
         if self.echo is not None:
             ref = reference if reference is not None else np.zeros_like(block)
             block = self.echo.process(block, ref)
+        sounding = reference is not None and bool(reference.any())
+        if sounding:
+            self._sounded_until = (self._fed + len(block)) / SAMPLE_RATE
+        if self._note_far_end is not None:  # the coach's voice or its echo tail is in this block
+            self._note_far_end(self._fed / SAMPLE_RATE < self._sounded_until + self._tail)
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
-        self._note_playing(now_playing, reference is not None and bool(reference.any()),
-                           len(block))
+        self._note_playing(now_playing, sounding, len(block))
         t_now = t_start + len(block) / SAMPLE_RATE
         out = []
         for h in hyps:

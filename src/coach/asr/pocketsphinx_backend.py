@@ -92,6 +92,10 @@ class PsSettings:
     loud "stop" was heard as "pause" or not at all in the live loopback test; a replay of that
     recording with the reset heard both). Off: on the real-people sample (``bench/ps_tune.py
     --cmn-reset``) it caught the same commands and rejected 3-6 fewer of 270 other words."""
+    echo_keeps_cmn: bool = True
+    """A segment heard while the coach's own voice sounded (``note_far_end``) leaves the
+    cepstral mean as it was before the segment: seconds of quiet echo residue otherwise pull
+    the live mean far below a user's voice (see ``note_far_end``)."""
 
 
 class PocketsphinxRecognizer:
@@ -124,6 +128,7 @@ class PocketsphinxRecognizer:
         self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._in_utt = False
+        self._far_end = False
         self._reset_segment()
 
     # -- vocabulary -------------------------------------------------------------------------
@@ -185,6 +190,20 @@ class PocketsphinxRecognizer:
         """Forget the utterance in progress (audio time keeps counting)."""
         self._abort_utterance()
 
+    def note_far_end(self, sounding: bool) -> None:
+        """Tell the recognizer whether the coach's own voice (or its echo tail) reaches the
+        microphone in the audio fed next. Live cepstral mean normalisation learns the level and
+        colour of the voice from every segment it decodes; what is left of the echo after the
+        echo stage is quiet and coloured, and seconds of it moved the mean's energy term from
+        the model's 40 to ~29.5: a user's loud "stop" straight after was then heard as "pause"
+        or not at all (live echo-loopback test). With ``echo_keeps_cmn``, a segment that
+        overlapped the far end leaves the mean as it found it, even when it gave a command:
+        the coach's own "... or stop" is reported here and dropped later by the self-speech
+        filter, and a user's command said over the coach is mixed with its echo."""
+        self._far_end = sounding
+        if sounding and self._in_utt:
+            self._seg_far_end = True
+
     # -- internals --------------------------------------------------------------------------
     def _reset_segment(self) -> None:
         self._seg_start = 0.0
@@ -195,12 +214,21 @@ class PocketsphinxRecognizer:
         self._reported = ""
         self._speech: list[bytes] = []
         self._fits: dict[tuple[str, int], float] = {}
+        self._seg_far_end = False
+        self._seg_cmn = ""
 
     def _abort_utterance(self) -> None:
         if self._in_utt:
             self._decoder.end_utt()
             self._in_utt = False
+            self._keep_cmn_after_echo()
         self._reset_segment()
+
+    def _keep_cmn_after_echo(self) -> None:
+        """After a segment (ended, cut or aborted): if it overlapped the far end, put back the
+        cepstral mean it started with (``note_far_end``)."""
+        if self._seg_far_end and self._seg_cmn:
+            self._decoder.set_cmn(self._seg_cmn)
 
     def _frame(self, frame: np.ndarray) -> list[Hypothesis]:
         if self.settings.hiss:  # digital silence (a null sink, a padded file): no microphone
@@ -234,6 +262,9 @@ class PocketsphinxRecognizer:
     def _start_utt(self) -> None:
         if self.settings.cmn_reset:
             self._decoder.set_cmn(self._cmn_init)
+        if self.settings.echo_keeps_cmn:
+            self._seg_cmn = self._decoder.get_cmn()
+        self._seg_far_end = self._far_end
         self._decoder.start_utt()
 
     def _feed(self, speech: bytes) -> list[Hypothesis]:
@@ -315,6 +346,7 @@ class PocketsphinxRecognizer:
         else:
             out = [self._hypothesis(intent, text, confidence, start, end, final=True)] \
                 if intent else []
+        self._keep_cmn_after_echo()
         self._reset_segment()
         return out
 
