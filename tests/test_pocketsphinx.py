@@ -133,7 +133,7 @@ def test_intent_boost_weights_each_phrase() -> None:
 
 
 def _sample_clips() -> list[tuple[str, np.ndarray]]:
-    pad = np.zeros(8000, dtype=np.int16)  # 0.5 s each side, as bench/ps_tune.py
+    pad = np.zeros(8000, dtype=np.int16)  # as bench/bench_common.real_speech_clips (one method)
     out = []
     for folder in sorted(p for p in SPEECH.iterdir() if p.is_dir()):
         for f in sorted(folder.glob("*.wav")):
@@ -235,6 +235,35 @@ def test_a_final_result_spans_the_phrase_not_the_segment() -> None:
     hyps = hear_samples(np.concatenate([hiss(16000), ready, hiss(24000)]), r)
     assert [h.intent for h in hyps] == ["ready"]
     assert 0.9 < hyps[0].start < 1.1 and hyps[0].end < 1.0 + len(ready) / 16000 + 0.1, hyps
+
+
+@needs_speech
+def test_an_early_stop_spans_its_word_not_the_segment() -> None:
+    """A "stop" reported early (from the partial result) is timed by its word too: here half a
+    second of noise opens the segment before a real person's "stop". The self-speech filter
+    judges the ratio over this span; timed from the segment's start, the coach's own "... or
+    stop" 7 s into a segment of its echo was obeyed on a ratio spike at the segment's start
+    (live echo-loopback test)."""
+    r = PocketsphinxRecognizer()
+    r.set_vocabulary(VOCAB)
+    noise = np.random.default_rng(0).normal(0, 3000, 8000)
+    noise = np.convolve(noise, np.ones(8) / 8, mode="same") * 2  # low-passed: the grammar's <sil>
+    stop = to_16k_int16(*read_wav(SPEECH / "stop" / "1eddce1d_nohash_3.wav"))
+    hyps = hear_samples(np.concatenate([PAD, noise, stop, PAD]).astype(np.int16), r)
+    assert [(h.intent, h.final) for h in hyps] == [("stop", False)], hyps
+    assert 1.0 < hyps[0].start < hyps[0].end < 1.0 + len(stop) / 16000, hyps  # noise ends at 1 s
+
+
+def test_word_span_leaves_out_silence_fillers_and_null_transitions() -> None:
+    """The shapes pocketsphinx 5 gives (a final result starts with ``(NULL)`` at frame -1)."""
+    from coach.asr.pocketsphinx_backend import word_span
+
+    final = [("(NULL)", -1, -1), ("<sil>", 0, 30), ("stop", 31, 70), ("(NULL)", 70, 70),
+             ("<sil>", 71, 90)]
+    assert word_span(final, 5.0, 5.0, 6.0) == pytest.approx((5.31, 5.71))
+    partial = [("(NULL)", 0, 1), ("[NOISE]", 2, 40), ("too", 41, 60), ("painful", 61, 99)]
+    assert word_span(partial, 2.0, 2.0, 3.2) == pytest.approx((2.41, 3.0))
+    assert word_span([("<sil>", 0, 50)], 1.0, 1.0, 1.5) == (1.0, 1.5)
 
 
 def test_flush_in_the_middle_of_speech_ends_the_segment() -> None:

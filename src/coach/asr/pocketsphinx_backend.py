@@ -98,6 +98,19 @@ class PsSettings:
     the live mean far below a user's voice (see ``note_far_end``)."""
 
 
+def word_span(segments: Sequence[tuple[str, int, int]], seg_start: float, start: float,
+              end: float) -> tuple[float, float]:
+    """[start, end] narrowed to the words among ``segments`` (pocketsphinx's word, first and
+    last 10 ms frame from ``seg_start``), leaving out silence, noise fillers and the grammar's
+    null transitions (``(NULL)``, at frame -1 or between words); unchanged when none is left."""
+    words = [(a, b) for w, a, b in segments if not w.startswith(("<", "[", "+", "("))]
+    if not words:
+        return start, end
+    frame = 0.01  # pocketsphinx frames: 100 per second
+    return (max(start, seg_start + words[0][0] * frame),
+            min(end, seg_start + (words[-1][1] + 1) * frame))
+
+
 class PocketsphinxRecognizer:
     """Recognizer protocol on pocketsphinx 5.1 with the en-US model shipped in its wheel."""
 
@@ -283,8 +296,8 @@ class PocketsphinxRecognizer:
                 and self._run_len >= self.settings.early_frames):
             self._reported = intent
             now = self._seg_start + self._seg_frames * self._frame_samples / SAMPLE_RATE
-            return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, self._seg_start, now,
-                                     final=False)]
+            start, end = self._word_span(self._seg_start, now)
+            return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, start, end, final=False)]
         return []
 
     def _fit(self, intent: str) -> float | None:
@@ -336,9 +349,9 @@ class PocketsphinxRecognizer:
         intent = self._by_phrase.get(text, "")
         self.last_text = text
         confidence = float(min(1.0, max(0.0, hyp.prob))) if hyp is not None else 0.0
+        if intent or reported:  # the phrase's own words, not the whole segment (glued echo)
+            start, end = self._word_span(start, end)
         if not reported:
-            if intent:  # the phrase's own words, not the whole segment (glued echo, silence)
-                start, end = self._word_span(start, end)
             intent, confidence = self._verified(intent, confidence)
         if reported:  # acted on early; the alignments kept off that hot path are done now
             out = [self._unsure(text, 0.5, start, end)] if (
@@ -351,17 +364,13 @@ class PocketsphinxRecognizer:
         return out
 
     def _word_span(self, start: float, end: float) -> tuple[float, float]:
-        """Seconds where the decoded words lie inside the segment [start, end] just ended.
-        The self-speech filter judges the user's voice over this span: over a segment of
-        several seconds of the coach's echo a stray spike of the echo stage's ratio was enough
-        to keep "what can i say" (live echo test)."""
-        words = [w for w in self._decoder.seg() or ()
-                 if not w.word.startswith(("<", "[", "+"))]
-        if not words:
-            return start, end
-        frame = 0.01  # pocketsphinx frames: 100 per second
-        return (max(start, self._seg_start + words[0].start_frame * frame),
-                min(end, self._seg_start + (words[-1].end_frame + 1) * frame))
+        """Seconds where the words decoded so far lie inside the segment [start, end] (for a
+        partial result too). The self-speech filter judges the user's voice over this span:
+        over a segment of several seconds of the coach's echo a stray spike of the echo stage's
+        ratio was enough to keep "what can i say", and, for an early report timed by the whole
+        segment, the coach's own "... or stop" 7 s into a segment (live echo tests)."""
+        return word_span([(w.word, w.start_frame, w.end_frame) for w in self._decoder.seg() or ()],
+                         self._seg_start, start, end)
 
     def _hypothesis(self, intent: str, text: str, confidence: float, start: float, end: float,
                     final: bool) -> Hypothesis:
