@@ -124,6 +124,25 @@ def test_safety_words_are_reported_early_from_partial_results_and_only_once(
 
 
 @needs_model
+def test_an_early_stop_late_in_a_long_utterance_is_timed_near_its_word(rec: VoskRecognizer) -> None:
+    """Partial results carry no word times; the early report's span starts at most
+    ``EARLY_LOOKBACK`` before "멈춰" first showed, not at the utterance's first word (the
+    self-speech filter judges the user's voice over the span: over seconds of the coach's echo a
+    stray spike was enough to keep its own "stop")."""
+    from coach.asr.vosk_backend import EARLY_LOOKBACK
+
+    parts = [silence(0.5)]
+    for word in ("네", "아니요", "네", "아니요"):  # one utterance: 0.1 s between the words
+        parts += [speak(word), silence(0.1)]
+    stop_at = sum(len(p) for p in parts) / SAMPLE_RATE
+    heard = run(rec, np.concatenate(parts + [speak("멈춰"), silence(2.0)]))
+    early = [(h, at) for h, at in heard if not h.final]
+    assert [h.intent for h, _ in early] == ["stop"], heard
+    h, at = early[0]
+    assert at - EARLY_LOOKBACK <= h.start and stop_at - 1.0 < h.start < stop_at, (stop_at, heard)
+
+
+@needs_model
 def test_two_utterances_are_two_reports_with_audio_times(rec: VoskRecognizer) -> None:
     yes, no = speak("네"), speak("아니요")
     audio = np.concatenate([silence(0.5), yes, silence(1.5), no, silence(1.5)])

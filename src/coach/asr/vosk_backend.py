@@ -117,6 +117,15 @@ def _shadow_model(model_path: Path, endpoint_silence: float) -> Path:
     return shadow
 
 
+EARLY_LOOKBACK = 1.5
+"""Seconds before a phrase first shows in the partial result that an early report's span starts
+(not earlier than the utterance's first partial word). Partial results carry no word times
+(``SetPartialWords`` would give them, but it delays the partial results themselves: vosk-api
+issue 1224, and here "멈춰" then came out only in the final result), and the self-speech filter
+judges the user's voice over this span: over the whole of a long utterance of the coach's echo,
+a stray spike was enough (pocketsphinx, live loopback test)."""
+
+
 def words_of(phrase: str) -> list[str]:
     """The words of a phrase as the model spells them: lower case, split on white space."""
     return phrase.lower().split()
@@ -290,7 +299,8 @@ class VoskRecognizer:
                 continue
             self._reported.add(intent)
             phrase = " ".join(words[first:last])
-            out.append(Hypothesis(intent, phrase, 1.0, self._partial_start, self.now, final=False))
+            start = max(self._partial_start, seen - EARLY_LOOKBACK)
+            out.append(Hypothesis(intent, phrase, 1.0, start, self.now, final=False))
         return out
 
     def _final(self, result: Mapping[str, Any]) -> list[Hypothesis]:
