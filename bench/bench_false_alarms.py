@@ -98,7 +98,7 @@ def narration_task(seed: int, echo_db: float, kind: str, vocab: str = "all") -> 
     rec = recognizer(kind)
     vset = _vocab(vocab, c)
     if kind == "ours":
-        ear = build_ear(rec, c)
+        ear = build_ear(rec, c, synth.words_of)
     else:
         ear = Ear(rec, c)  # the peer hears the raw microphone
     ear.listen_for(vset)

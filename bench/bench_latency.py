@@ -166,7 +166,8 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     from coach.voice_cli import USER_VOICE, build_ear, synthesizer, voice_16k
 
     c = load_content("bench", Path(content_root))
-    coach_voice = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0))
+    coach_synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
+    coach_voice = voice_16k(coach_synth)
     stop_spec = bc.VoiceSpec(plan["voice"], plan["rate"], plan["pitch"])
     stop_audio = bc.say("stop", stop_spec)
     helper = _Helper(c)
@@ -187,7 +188,7 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     log = EventLog()
     driver = SessionDriver(Engine(c, SessionPlan()), log)
     rec = make_recognizer(kind)
-    ear = build_ear(rec, c)
+    ear = build_ear(rec, c, coach_synth.words_of)
     world = World(echo_db=-20.0, echo_delay_ms=plan["echo_delay_ms"], speed=0.0, limit=300.0,
                   seed=plan["seed"])
     w0 = time.perf_counter()

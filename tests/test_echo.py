@@ -289,3 +289,33 @@ def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
         heard += [h.start for h in ear.hear(np.zeros(800, np.int16), t, now_playing=playing)]
     assert ear.stats().dropped_self == 1  # the echo of the first line's "stop"
     assert heard == [5.0]  # the user's, 2 s into the prompt
+
+
+def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_path: Path):
+    """With the line's word times (espeak-ng's, from the synthesizer), only the words sounding
+    when a "stop" was heard count as the line's own: a "stop" over "Paused. Ease off the
+    ball ..." needs the lower bar, one over the line's own "... or stop to end" the own-words
+    bar. Without word times the whole line counts (both dropped at this ratio)."""
+    from coach.content import load_content
+    from coach.ear import Ear
+    from coach.tts import Synthesizer
+    from coach.voice_cli import voice_16k
+
+    line = "Paused. Ease off the ball if you like. Say resume when you want to go on, or stop to end."
+    synth = Synthesizer(rate_wpm=150, cache_dir=tmp_path)
+    audio = S.to_int16(voice_16k(synth)(line) * 32767)
+    own = dict(synth.words_of(line))["stop"]
+    play = np.concatenate([np.zeros(S.RATE, np.int16), audio, np.zeros(S.RATE, np.int16)])
+    early, late = (1.0 + 1.3, 1.0 + 1.7), (1.0 + own + 0.1, 1.0 + own + 0.5)  # 1.0: line starts
+    kept = {}
+    for words in (synth.words_of, None):
+        ear = Ear(_ScriptedStops([early, late]), load_content(), _FixedRatio(1.5),
+                  SelfSpeechFilter(), line_words=words)
+        ear.listen_for(frozenset({"stop"}))
+        heard = []
+        for i, (m, r) in enumerate(S.blocks(np.zeros_like(play), play)):
+            t = i * 800 / S.RATE
+            playing = line if r.any() or 1.0 <= t < 1.0 + len(audio) / S.RATE else None
+            heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
+        kept[words is not None] = heard
+    assert kept == {True: [round(early[0], 2)], False: []}

@@ -69,6 +69,24 @@ def test_voices() -> None:
     assert err.value.code == "tts.no_voice" and "no-such-voice" in err.value.message
 
 
+def test_word_times_come_with_the_audio_and_the_cache(tmp_path: Path) -> None:
+    """espeak-ng's word events give each word's start in the rendered audio: they follow the
+    text, rise, and the words sound where the audio is loud (checked against the audio itself:
+    the 50 ms after a word's start is not silence). Kept on disk beside the WAV."""
+    synth = tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path)
+    r = synth.render(LINE)
+    assert [w for w, _ in r.words] == [w.strip(",.").lower() for w in LINE.split()]
+    times = [t for _, t in r.words]
+    assert times[0] < 0.1 and times == sorted(times) and times[-1] < r.duration - 0.2
+    for t in times:
+        start = int(t * r.rate)
+        assert rms(r.samples[start:start + r.rate // 20]) > 300, t
+    assert synth.words_of(LINE) == r.words and synth.words_of("never rendered") == ()
+    assert tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path).render(LINE).words == r.words
+    assert tts.Synthesizer(rate_wpm=160, engine="espeak-ng", cache_dir=tmp_path).render(
+        LINE).words == ()  # the program reports none
+
+
 def test_espeak_program_engine(tmp_path: Path) -> None:
     synth = tts.Synthesizer(rate_wpm=160, engine="espeak-ng", cache_dir=tmp_path)
     r = synth.render(LINE)

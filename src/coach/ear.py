@@ -11,6 +11,7 @@ import queue
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -46,19 +47,29 @@ class EarStats:
     """Hypotheses dropped as the coach's own voice."""
 
 
+WORD_SLACK = 0.3
+"""Seconds a word of the coach's line is taken to sound before espeak-ng's time for it."""
+
+LineWords = Callable[[str], Sequence[tuple[str, float]]]
+"""A line's words with the second each starts in its audio (``Synthesizer.words_of``)."""
+
+
 class Ear:
-    def __init__(self, recognizer: Recognizer, content: Content, echo=None, self_filter=None) -> None:
+    def __init__(self, recognizer: Recognizer, content: Content, echo=None, self_filter=None,
+                 line_words: LineWords | None = None) -> None:
         self.recognizer = recognizer
         self.content = content
         self.echo = echo
         self.self_filter = self_filter
+        self._line_words = line_words
         self._intents: frozenset[str] | None = None
         self._fed = 0  # samples fed to the recognizer
         self._t0: float | None = None
         self._blocks = 0
         self._cpu = 0.0
         self._dropped = 0
-        # the last lines the coach played: [text, fed seconds first heard, last sounding]
+        # the last lines the coach played: [text, fed seconds first heard, last sounding,
+        # first sounding (None until its audio sounds)]
         self._lines: deque[list] = deque(maxlen=8)
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self._sounded_until = float("-inf")  # fed seconds when the coach's audio last sounded
@@ -116,19 +127,36 @@ class Ear:
     def _note_playing(self, now_playing: str | None, sounding: bool, n: int) -> None:
         end = self._fed / SAMPLE_RATE
         if now_playing and (not self._lines or self._lines[-1][0] != now_playing):
-            self._lines.append([now_playing, end - n / SAMPLE_RATE, end])
+            self._lines.append([now_playing, end - n / SAMPLE_RATE, end, None])
         elif (now_playing or sounding) and self._lines:
             self._lines[-1][2] = end
+        if sounding and self._lines and self._lines[-1][3] is None:
+            self._lines[-1][3] = end - n / SAMPLE_RATE
 
     def _lines_heard_with(self, h: Hypothesis, now_playing: str | None) -> str | None:
-        """The text whose echo ``h`` may be: every line that sounded while its words were said,
-        or less than the echo tail before (the next line may already play when the words are
-        reported), and the one playing now; None when there is none."""
-        texts = [text for text, first, last in self._lines
-                 if first <= h.end and h.start <= last + self._tail]
-        if now_playing and now_playing not in texts:
-            texts.append(now_playing)
+        """The words whose echo ``h`` may be: of every line that sounded while its words were
+        said, or less than the echo tail before (the next line may already play when the words
+        are reported), and of the one playing now; None when there is none. With the lines'
+        word times (``line_words``), only the words sounding then, give or take the slack and
+        the echo tail: a user's "stop" over the first half of "... say resume, or stop to end"
+        is not the line's own "stop"."""
+        lines = [line for line in self._lines
+                 if line[1] <= h.end and h.start <= line[2] + self._tail]
+        texts = [self._words_sounding(*line, h) for line in lines]
+        if now_playing and not any(line[0] == now_playing for line in lines):
+            texts.append(now_playing)  # (started after the words: kept whole, to be safe)
         return " ".join(texts) or None
+
+    def _words_sounding(self, text: str, first: float, last: float, sound: float | None,
+                        h: Hypothesis) -> str:
+        words = self._line_words(text) if self._line_words is not None else ()
+        if not words or sound is None:
+            return text  # no word times: the whole line
+        near = [w for i, (w, t) in enumerate(words)
+                if sound + t - WORD_SLACK <= h.end
+                and h.start <= sound + (words[i + 1][1] if i + 1 < len(words) else last - sound)
+                + self._tail]
+        return " ".join(near) or text
 
     def _phrases_of(self, h: Hypothesis) -> list[str]:
         """The phrases of the intent heard (of every alternative, for ``unsure``)."""

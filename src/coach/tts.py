@@ -54,6 +54,10 @@ class Rendered:
     rate: int
     source: str = "engine"
     seconds: float = 0.0
+    words: tuple[tuple[str, float], ...] = ()
+    """Each word of the text (lower case) with the second its sound starts, as espeak-ng reported
+    it (pyttsx3 engine); empty when not known (the program engine). The listening stage uses it
+    to tell whether the coach was saying "stop" when a "stop" was heard."""
 
     @property
     def duration(self) -> float:
@@ -131,6 +135,39 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         w.setframerate(rate)
         w.writeframes(samples.astype(np.int16).tobytes())
     os.replace(tmp, path)
+
+
+def _capture_word_times(engine, text: str, sink: list[tuple[str, float]]) -> None:
+    """Collect espeak-ng's word events (text position, audio position in ms) while ``engine``
+    synthesizes ``text``: pyttsx3 forwards only the text position, so its driver's synthesis
+    callback is wrapped (pyttsx3 2.99 internals; without them the line simply has no word
+    times)."""
+    try:
+        from pyttsx3.drivers import _espeak
+
+        driver = engine.proxy._driver
+        forward = driver._onSynth
+    except (ImportError, AttributeError):
+        return
+
+    def on_synth(wav, numsamples, events):  # espeak-ng's thread: only note and forward
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            ev = events[i]
+            if ev.type == _espeak.EVENT_WORD and ev.text_position > 0:
+                word = text[ev.text_position - 1:ev.text_position - 1 + ev.length].lower()
+                sink.append((word, ev.audio_position / 1000.0))
+            i += 1
+        return forward(wav, numsamples, events)
+
+    _espeak.SetSynthCallback(on_synth)
+
+
+def _read_words(path: Path) -> tuple[tuple[str, float], ...]:
+    try:
+        return tuple((str(w), float(t)) for w, t in json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return ()
 
 
 def list_voices() -> list[VoiceInfo]:
@@ -218,21 +255,30 @@ class Synthesizer:
         if path.is_file():
             try:
                 samples, rate = _read_wav(path)
-                out = Rendered(samples, rate, "disk", time.perf_counter() - t0)
+                out = Rendered(samples, rate, "disk", time.perf_counter() - t0,
+                               _read_words(path.with_suffix(".words.json")))
                 self._memory[key] = out
                 return out
             except (OSError, EOFError, ValueError, wave.Error):
                 path.unlink(missing_ok=True)  # a broken cache file: render again
-        samples, rate = self._synthesize(text)
+        samples, rate, words = self._synthesize(text)
         key = self._key(text)  # the engine may have fallen back
-        out = Rendered(samples, rate, "engine", time.perf_counter() - t0)
+        out = Rendered(samples, rate, "engine", time.perf_counter() - t0, words)
         self._memory[key] = out
         _write_wav(self.cache_dir / f"{key}.wav", samples, rate)
+        if words:
+            (self.cache_dir / f"{key}.words.json").write_text(json.dumps(words))
         return out
 
-    def _synthesize(self, text: str) -> tuple[np.ndarray, int]:
+    def words_of(self, text: str) -> tuple[tuple[str, float], ...]:
+        """``Rendered.words`` of a line already rendered in this process; () otherwise (never
+        renders: the listening stage calls it)."""
+        hit = self._memory.get(self._key(text))
+        return hit.words if hit is not None else ()
+
+    def _synthesize(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
         if not text.strip():
-            return np.zeros(0, dtype=np.int16), 22050
+            return np.zeros(0, dtype=np.int16), 22050, ()
         if self._engine == "pyttsx3":
             try:
                 return self._with_pyttsx3(text)
@@ -242,13 +288,15 @@ class Synthesizer:
                 self._engine = "espeak-ng"
         return self._with_program(text)
 
-    def _with_pyttsx3(self, text: str) -> tuple[np.ndarray, int]:
+    def _with_pyttsx3(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
         Engine, _ = _pyttsx3_espeak()
         with _ENGINE_LOCK, tempfile.TemporaryDirectory(prefix="coach-tts-") as tmp:
             path = Path(tmp) / "line.wav"
             done = threading.Event()
             engine = Engine("espeak")  # fresh: a reused engine stops applying property changes
             engine.connect("finished-utterance", lambda name, completed: done.set())
+            words: list[tuple[str, float]] = []
+            _capture_word_times(engine, text, words)
             if self.voice:
                 engine.setProperty("voice", self.voice)
             engine.setProperty("rate", self.rate_wpm)
@@ -264,12 +312,12 @@ class Synthesizer:
                 raise CoachError("tts.timeout", f"pyttsx3 did not render {text[:40]!r} within {RENDER_TIMEOUT:.0f} s.",
                                  hint="run with the espeak-ng engine instead")
             try:
-                return _read_wav(path)
+                return (*_read_wav(path), tuple(words))
             except (EOFError, wave.Error, ValueError) as err:
                 raise CoachError("tts.bad_output", f"pyttsx3 wrote an unreadable WAV for {text[:40]!r}: {err}.",
                                  hint="run with the espeak-ng engine instead") from err
 
-    def _with_program(self, text: str) -> tuple[np.ndarray, int]:
+    def _with_program(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
         exe = shutil.which("espeak-ng")
         if exe is None:
             raise _no_espeak("the espeak-ng program was not found")
@@ -282,7 +330,7 @@ class Synthesizer:
             if proc.returncode != 0 or not path.is_file():
                 raise CoachError("tts.failed", f"espeak-ng failed on {text[:40]!r}: {proc.stderr.strip()}",
                                  hint="check the voice name with `espeak-ng --voices`")
-            return _read_wav(path)
+            return (*_read_wav(path), ())  # the program reports no word times
 
     # --- ahead of time -----------------------------------------------------------------------
     def render_ahead(self, texts: Iterable[str]) -> None:

@@ -82,11 +82,12 @@ def load_recognizer_for(args: argparse.Namespace):
     return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
 
 
-def build_ear(recognizer, content):
+def build_ear(recognizer, content, line_words=None):
+    """The listening stage; ``line_words``: the coach's synthesizer's ``words_of``."""
     from coach.ear import Ear
     from coach.asr.echo import EchoSuppressor
     from coach.asr.echo_filter import SelfSpeechFilter
-    return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter())
+    return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter(), line_words)
 
 
 def synthesizer(voice: str, rate: int, volume: float):
@@ -156,8 +157,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
             "user_voice": USER_VOICE, "speed": args.speed}
     content, driver = build_driver(args, info, history=args.history)
-    ear = build_ear(recognizer, content)
     coach_synth = synthesizer(args.voice, args.rate, args.volume)
+    ear = build_ear(recognizer, content, coach_synth.words_of)
     render_ahead(coach_synth, content)
     from coach.user_voice import PiperUserVoice
     user_synth = PiperUserVoice.shared()
@@ -203,7 +204,7 @@ def cmd_session(args: argparse.Namespace) -> int:
         return r.samples, r.rate
 
     with synth, audio.Speaker(spk_index) as speaker, audio.Microphone(mic_index) as mic:
-        ear = build_ear(recognizer, content)
+        ear = build_ear(recognizer, content, synth.words_of)
         if not args.no_mic_check:
             from coach.mic_check import mic_check
             mic_check(content, ear, speaker, mic, render)

@@ -11,6 +11,11 @@ false one; a missed "help" or "ready" is simply said again. (With the lower bar 
 intent, the live loopback test took the echo of a long line for "what can i say": stray blocks
 of the echo reached ratios of 1.3-1.6 over its four seconds.)
 
+The line is what the Ear passes: with espeak-ng's word times (``Ear(line_words=...)``) only the
+words of the line sounding around the hypothesis (with slack and the echo tail), so a user's
+"stop" over the start of "Paused. … or stop to end." gets the lower bar and one over its
+"… or stop" the own-words bar; without word times, the whole line.
+
 So the user's "stop" over "… to end, say stop" is kept (the user's voice raises the cleaned
 energy far above the predicted echo), while "ready" heard from the echo of "say ready" is dropped.
 
