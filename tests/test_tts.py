@@ -83,6 +83,10 @@ def test_word_times_come_with_the_audio_and_the_cache(tmp_path: Path) -> None:
         assert rms(r.samples[start:start + r.rate // 20]) > 300, t
     assert synth.words_of(LINE) == r.words and synth.words_of("never rendered") == ()
     assert tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path).render(LINE).words == r.words
+    synth.cache_path(LINE).with_suffix(".words.json").unlink()  # cached before word times
+    again = tts.Synthesizer(rate_wpm=160, cache_dir=tmp_path).render(LINE)
+    assert again.source == "engine" and [w for w, _ in again.words] == [w for w, _ in r.words]
+    assert np.allclose([t for _, t in again.words], times, atol=0.02)  # (events vary by ~5 ms)
     assert tts.Synthesizer(rate_wpm=160, engine="espeak-ng", cache_dir=tmp_path).render(
         LINE).words == ()  # the program reports none
 

@@ -252,11 +252,13 @@ class Synthesizer:
         if hit is not None:
             return replace(hit, source="memory", seconds=time.perf_counter() - t0)
         path = self.cache_dir / f"{key}.wav"
-        if path.is_file():
+        words_path = path.with_suffix(".words.json")
+        if path.is_file() and (words_path.is_file() or self._engine != "pyttsx3"):
+            # (a pyttsx3 line cached before word times were kept is rendered again, once)
             try:
                 samples, rate = _read_wav(path)
                 out = Rendered(samples, rate, "disk", time.perf_counter() - t0,
-                               _read_words(path.with_suffix(".words.json")))
+                               _read_words(words_path))
                 self._memory[key] = out
                 return out
             except (OSError, EOFError, ValueError, wave.Error):
@@ -266,8 +268,7 @@ class Synthesizer:
         out = Rendered(samples, rate, "engine", time.perf_counter() - t0, words)
         self._memory[key] = out
         _write_wav(self.cache_dir / f"{key}.wav", samples, rate)
-        if words:
-            (self.cache_dir / f"{key}.words.json").write_text(json.dumps(words))
+        (self.cache_dir / f"{key}.words.json").write_text(json.dumps(words))
         return out
 
     def words_of(self, text: str) -> tuple[tuple[str, float], ...]:
