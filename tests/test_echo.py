@@ -305,17 +305,20 @@ def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_pa
     synth = Synthesizer(rate_wpm=150, cache_dir=tmp_path)
     audio = S.to_int16(voice_16k(synth)(line) * 32767)
     own = dict(synth.words_of(line))["stop"]
-    play = np.concatenate([np.zeros(S.RATE, np.int16), audio, np.zeros(S.RATE, np.int16)])
-    early, late = (1.0 + 1.3, 1.0 + 1.7), (1.0 + own + 0.1, 1.0 + own + 0.5)  # 1.0: line starts
+    gap = np.zeros(S.RATE, np.int16)
+    play = np.concatenate([gap, audio, gap, audio, gap])  # said twice, from 1.0 s and from
+    again = 2.0 + len(audio) / S.RATE  # here: word times count from each start
+    stops = [(at + 1.3, at + 1.7) for at in (1.0, again)] + [(1.0 + own + 0.1, 1.0 + own + 0.5)]
     kept = {}
     for words in (synth.words_of, None):
-        ear = Ear(_ScriptedStops([early, late]), load_content(), _FixedRatio(1.5),
+        ear = Ear(_ScriptedStops(sorted(stops)), load_content(), _FixedRatio(1.5),
                   SelfSpeechFilter(), line_words=words)
         ear.listen_for(frozenset({"stop"}))
         heard = []
         for i, (m, r) in enumerate(S.blocks(np.zeros_like(play), play)):
             t = i * 800 / S.RATE
-            playing = line if r.any() or 1.0 <= t < 1.0 + len(audio) / S.RATE else None
+            playing = line if any(at <= t < at + len(audio) / S.RATE for at in (1.0, again)) \
+                else None
             heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
         kept[words is not None] = heard
-    assert kept == {True: [round(early[0], 2)], False: []}
+    assert kept == {True: [round(stops[0][0], 2), round(stops[1][0], 2)], False: []}

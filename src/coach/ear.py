@@ -71,6 +71,7 @@ class Ear:
         # the last lines the coach played: [text, fed seconds first heard, last sounding,
         # first sounding (None until its audio sounds)]
         self._lines: deque[list] = deque(maxlen=8)
+        self._playing: str | None = None  # now_playing of the block before
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self._sounded_until = float("-inf")  # fed seconds when the coach's audio last sounded
         self._note_far_end = getattr(recognizer, "note_far_end", None)
@@ -126,7 +127,9 @@ class Ear:
 
     def _note_playing(self, now_playing: str | None, sounding: bool, n: int) -> None:
         end = self._fed / SAMPLE_RATE
-        if now_playing and (not self._lines or self._lines[-1][0] != now_playing):
+        started = now_playing != self._playing  # (the same line said again is a new entry)
+        self._playing = now_playing
+        if now_playing and (started or not self._lines):
             self._lines.append([now_playing, end - n / SAMPLE_RATE, end, None])
         elif (now_playing or sounding) and self._lines:
             self._lines[-1][2] = end
