@@ -9,9 +9,9 @@ the intent, chosen at random among the engine's real ``listen_set`` vocabularies
 is switched before each utterance as the engine does between states. Correct = the first intent
 reported during that utterance's span is the intended one.
 
-Real: every clip of shared/speech/speech-commands-sample, with 0.5 s of silence before and
-1.2 s after, with the screening-question vocabulary (yes, no, stop, …): stop/yes/no must be
-caught, the other 27 words must give nothing.
+Real: every clip of shared/speech/speech-commands-sample, fed as ``bench_common.real_speech_clips``
+says (the same method as bench/ps_tune.py and the CI test), with the screening-question
+vocabulary (yes, no, stop, …): stop/yes/no must be caught, the other 27 words must give nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import numpy as np
 
 import bench_common as bc
 from bench_sentences import SENTENCES
-from coach.asr.hear import read_wav, to_16k_int16
 
 CONDITIONS = ("quiet", "white20", "white10", "white5", "babble20", "babble10", "babble5")
 CARRIERS = ("okay, {}", "um, {}", "{}, please", "uh, {}", "{}, thanks")
@@ -108,24 +107,13 @@ def synthetic_task(cond: str, seed: int, per_intent: int, stop_extra: int,
 def real_task(kinds: tuple[str, ...] = ("ours", "kws", "naive")) -> dict:
     c = bc.content()
     vocab = next(v for v in bc.state_vocabularies(c) if {"yes", "no"} <= v and "health_changed" in v)
-    clips = []
-    for folder in sorted(p for p in bc.SPEECH_DIR.iterdir() if p.is_dir()):
-        for f in sorted(folder.glob("*.wav")):
-            s, r = read_wav(f)
-            x = to_16k_int16(s, r)
-            clips.append((folder.name, np.concatenate([np.zeros(8000, np.int16), x,
-                                                       np.zeros(19200, np.int16)])))
+    clips = bc.real_speech_clips()
     out = {"vocabulary": sorted(vocab), "results": {}}
     for kind in kinds:
         rec = recognizer(kind)
-        rows = []
-        for word, x in clips:
-            rec.set_vocabulary(c.phrases(vocab))
-            heard = []
-            for i in range(0, len(x), BLOCK):
-                heard += [h.intent for h in rec.accept(x[i:i + BLOCK])]
-            rows.append({"word": word, "heard": heard})
-        out["results"][kind] = rows
+        rec.set_vocabulary(c.phrases(vocab))
+        heard = bc.hear_real(rec, [x for _, _, x in clips])
+        out["results"][kind] = [{"word": w, "heard": h} for (w, _, _), h in zip(clips, heard)]
     return out
 
 
@@ -160,7 +148,7 @@ def summarize_synthetic(tasks: list[dict]) -> dict:
 def summarize_real(task: dict) -> dict:
     out = {"vocabulary": task["vocabulary"]}
     for kind, rows in task["results"].items():
-        caught = {w: sum(1 for r in rows if r["word"] == w and r["heard"][:1] == [w])
+        caught = {w: sum(1 for r in rows if r["word"] == w and w in r["heard"])
                   for w in ("stop", "yes", "no")}
         n = {w: sum(1 for r in rows if r["word"] == w) for w in ("stop", "yes", "no")}
         others = [r for r in rows if r["word"] not in ("stop", "yes", "no")]

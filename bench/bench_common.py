@@ -27,6 +27,39 @@ from coach.content import Content, StepKind, load_content  # noqa: E402
 RATE = 16000
 SPEECH_DIR = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
 
+REAL_PAD = np.zeros(8000, np.int16)
+"""0.5 s of silence before and after each real clip."""
+
+
+def real_speech_clips() -> list[tuple[str, int, np.ndarray]]:
+    """Every clip of the shared real-people sample as (word, index of the file in its word's
+    folder by name, 16 kHz int16 padded with ``REAL_PAD`` each side), folders and files in name
+    order. The one method behind every real-people figure: the CI test
+    (tests/test_pocketsphinx.py), ``bench/ps_tune.py`` and the benchmark's real-recording row
+    feed these clips in this order to one recognizer per vocabulary (pocketsphinx's live
+    cepstral mean carries from clip to clip), reset and flushed per clip (``hear_real``)."""
+    from coach.asr.hear import read_wav, to_16k_int16
+
+    out = []
+    for folder in sorted(p for p in SPEECH_DIR.iterdir() if p.is_dir()):
+        for i, f in enumerate(sorted(folder.glob("*.wav"))):
+            samples, rate = read_wav(f)
+            out.append((folder.name, i, np.concatenate([REAL_PAD, to_16k_int16(samples, rate),
+                                                        REAL_PAD])))
+    return out
+
+
+def hear_real(recognizer, audios: Iterable[np.ndarray]) -> list[list[str]]:
+    """The intents ``recognizer`` (vocabulary already set) reports for each clip, in order."""
+    from coach.asr.hear import hear_samples
+
+    out = []
+    for audio in audios:
+        recognizer.reset()
+        out.append([h.intent for h in hear_samples(audio, recognizer)])
+    return out
+
+
 VOICES = ("gmw/en-us", "gmw/en", "gmw/en-gb-x-rp", "gmw/en-us-nyc", "gmw/en-gb-scotland",
           "gmw/en-029", "gmw/en-gb-x-gbclan", "gmw/en-gb-x-gbcwmd")
 """espeak-ng English accents the simulated users speak with."""

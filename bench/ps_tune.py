@@ -1,7 +1,8 @@
 """Measure the pocketsphinx backend on real people and on espeak-ng voices.
 
-Real: every clip of shared/speech/speech-commands-sample (padded with 0.5 s of silence each
-side), split by speaker halves (files sorted by name: first 5 = half A, last 5 = half B): choose
+Real: every clip of shared/speech/speech-commands-sample, fed as ``bench_common.real_speech_clips``
+says (0.5 s of silence each side, name order, one recognizer per vocabulary: the same method as
+the CI test and the benchmark's real-recording row), split by speaker halves (files sorted by name: first 5 = half A, last 5 = half B): choose
 settings on A, report B as held out. Synthetic: every intent phrase of content/intents.toml and
 a list of sound-alike / non-command phrases, spoken by 5 espeak-ng voices at several rates,
 padded and mixed with white noise at 20 dB SNR. Vocabularies: ``screen`` (the screening
@@ -33,7 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from coach.asr.hear import hear_samples, read_wav, to_16k_int16  # noqa: E402
+import bench_common as bc  # noqa: E402
+from coach.asr.hear import read_wav, to_16k_int16  # noqa: E402
 from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
@@ -54,13 +56,8 @@ PAD = np.zeros(8000, dtype=np.int16)
 
 
 def real_clips() -> list[tuple[str, str, np.ndarray]]:
-    out = []
-    for folder in sorted(p for p in SPEECH.iterdir() if p.is_dir()):
-        for i, f in enumerate(sorted(folder.glob("*.wav"))):
-            s, r = read_wav(f)
-            out.append((folder.name, "A" if i < 5 else "B",
-                        np.concatenate([PAD, to_16k_int16(s, r), PAD])))
-    return out
+    """(word, half, audio): ``bench_common.real_speech_clips`` (the one method), halves by file."""
+    return [(w, "A" if i < 5 else "B", x) for w, i, x in bc.real_speech_clips()]
 
 
 def synth(text: str, voice: str, rate: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,10 +76,8 @@ def run(args: tuple[str, PsSettings, list]) -> tuple[list[list[str]], float, flo
     vname, settings, audios = args
     rec = PocketsphinxRecognizer(settings=settings)
     rec.set_vocabulary(VOCABS[vname])
-    out, cpu0 = [], time.process_time()
-    for audio in audios:
-        rec.reset()
-        out.append([h.intent for h in hear_samples(audio, rec)])
+    cpu0 = time.process_time()
+    out = bc.hear_real(rec, audios)
     return out, time.process_time() - cpu0, sum(a.size for a in audios) / 16000
 
 
@@ -160,15 +155,21 @@ def main() -> None:
             syn.append(("neg", "", p, v, r))
         audios += [synth(k[2], k[3], k[4], rng) for k in syn]
     print(f"settings: {settings}")
-    jobs = [(v, settings, audios[i::2]) for v in VOCABS for i in (0, 1)]
+    # real clips in order through one recognizer per vocabulary (the one method); the
+    # synthetic ones split in two for speed
+    n = len(real)
+    jobs = [job for v in VOCABS for job in ((v, settings, audios[:n]),
+                                              (v, settings, audios[n::2]),
+                                              (v, settings, audios[n + 1::2]))]
     with ProcessPoolExecutor(2) as pool:
         parts = list(pool.map(run, jobs))
     cpu = sum(p[1] for p in parts)
     audio_s = sum(p[2] for p in parts)
     for j, vname in enumerate(VOCABS):
-        heard: list[list[str]] = [[] for _ in audios]
-        heard[0::2], heard[1::2] = parts[2 * j][0], parts[2 * j + 1][0]
-        report(vname, real, heard[:len(real)], syn, heard[len(real):])
+        rh, s0, s1 = (parts[3 * j + k][0] for k in range(3))
+        sh: list[list[str]] = [[] for _ in syn]
+        sh[0::2], sh[1::2] = s0, s1
+        report(vname, real, rh, syn, sh)
     print(f"\nreal-time factor: {cpu / audio_s:.3f} CPU s per audio s "
           f"({cpu:.0f} s CPU for {audio_s:.0f} s audio); wall {time.monotonic() - t0:.0f} s")
 
