@@ -42,14 +42,23 @@ class PiperUserVoice:
     def __call__(self, text: str) -> np.ndarray:
         with self._lock:
             if text not in self._cache:
-                chunks = list(self._voice.synthesize(text, syn_config=self._config))
-                if not chunks:
-                    raise CoachError("tts.failed", f"the user's voice rendered nothing for {text!r}", "")
-                audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-                rate = chunks[0].sample_rate
-                self._cache[text] = soxr.resample(audio, rate, RATE).astype(np.float32) \
-                    if rate != RATE else audio
+                self._cache[text] = self._render(text)
             return self._cache[text]
+
+    def fresh(self, text: str) -> np.ndarray:
+        """``text`` rendered anew, not cached: Piper says a word a little differently each time
+        (its noise), as a person saying it again does; about 1 in 10 of its "stop"s decode as
+        "to got" even on their own, so a test that repeats a word must not repeat one rendition."""
+        with self._lock:
+            return self._render(text)
+
+    def _render(self, text: str) -> np.ndarray:
+        chunks = list(self._voice.synthesize(text, syn_config=self._config))
+        if not chunks:
+            raise CoachError("tts.failed", f"the user's voice rendered nothing for {text!r}", "")
+        audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+        rate = chunks[0].sample_rate
+        return soxr.resample(audio, rate, RATE).astype(np.float32) if rate != RATE else audio
 
     def int16(self, text: str) -> np.ndarray:
         return np.clip(self(text) * 32767, -32768, 32767).astype(np.int16)
