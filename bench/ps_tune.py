@@ -38,7 +38,6 @@ import bench_common as bc  # noqa: E402
 from coach.asr.hear import read_wav, to_16k_int16  # noqa: E402
 from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings  # noqa: E402
 
-SPEECH = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
 INTENTS = tomllib.loads((ROOT / "content" / "intents.toml").read_text())["intents"]
 FULL = {name: list(d["phrases"]) for name, d in INTENTS.items()}
 SCREEN_INTENTS = ("yes", "no", "stop", "repeat", "help", "pause", "skip", "health_changed")
@@ -74,6 +73,8 @@ def synth(text: str, voice: str, rate: int, rng: np.random.Generator) -> np.ndar
 
 def run(args: tuple[str, PsSettings, list]) -> tuple[list[list[str]], float, float]:
     vname, settings, audios = args
+    if not audios:  # (no synthetic clips with --no-synth)
+        return [], 0.0, 0.0
     rec = PocketsphinxRecognizer(settings=settings)
     rec.set_vocabulary(VOCABS[vname])
     cpu0 = time.process_time()
@@ -133,7 +134,7 @@ def main() -> None:
     a = ap.parse_args()
     pairs = lambda text: [kv.split("=") for kv in text.split(",") if kv]  # noqa: E731
     beams = (("beam", a.beam), ("pbeam", a.beam), ("wbeam", a.beam ** 0.75)) if a.beam else ()
-    drop = tuple(sorted(p.name for p in SPEECH.iterdir() if p.is_dir())) if a.drop_test_words \
+    drop = tuple(sorted(p.name for p in bc.SPEECH_DIR.iterdir() if p.is_dir())) if a.drop_test_words \
         else ()
     settings = replace(base, command_weight=a.weight, vad_ratio=a.vad_ratio,
                        exclude_competitors=drop,

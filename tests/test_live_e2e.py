@@ -103,7 +103,7 @@ def user_voice():
     voice = PiperUserVoice()
 
     def say(words: str) -> tuple[np.ndarray, int]:  # a new rendition each time, as a person
-        return np.clip(voice.fresh(words) * 32767, -32768, 32767).astype(np.int16), 16000
+        return voice.int16(words, fresh=True), 16000
     return say
 
 

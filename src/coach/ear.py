@@ -155,10 +155,10 @@ class Ear:
         words = self._line_words(text) if self._line_words is not None else ()
         if not words or sound is None:
             return text  # no word times: the whole line
-        near = [w for i, (w, t) in enumerate(words)
-                if sound + t - WORD_SLACK <= h.end
-                and h.start <= sound + (words[i + 1][1] if i + 1 < len(words) else last - sound)
-                + self._tail]
+        starts = [sound + t for _, t in words]  # a word sounds until the next starts
+        ends = starts[1:] + [last]
+        near = [w for (w, _), a, b in zip(words, starts, ends)
+                if a - WORD_SLACK <= h.end and h.start <= b + self._tail]
         return " ".join(near) or text
 
     def _phrases_of(self, h: Hypothesis) -> list[str]:

@@ -35,6 +35,9 @@ from .errors import CoachError
 
 EngineName = Literal["auto", "pyttsx3", "espeak-ng"]
 
+WordTimes = tuple[tuple[str, float], ...]
+"""Each word of a line (lower case) with the second its sound starts in the rendered audio."""
+
 RENDER_TIMEOUT = 10.0
 """Seconds to wait for one line to be rendered before giving up on pyttsx3."""
 
@@ -54,7 +57,7 @@ class Rendered:
     rate: int
     source: str = "engine"
     seconds: float = 0.0
-    words: tuple[tuple[str, float], ...] = ()
+    words: WordTimes = ()
     """Each word of the text (lower case) with the second its sound starts, as espeak-ng reported
     it (pyttsx3 engine); empty when not known (the program engine). The listening stage uses it
     to tell whether the coach was saying "stop" when a "stop" was heard."""
@@ -163,7 +166,7 @@ def _capture_word_times(engine, text: str, sink: list[tuple[str, float]]) -> Non
     _espeak.SetSynthCallback(on_synth)
 
 
-def _read_words(path: Path) -> tuple[tuple[str, float], ...]:
+def _read_words(path: Path) -> WordTimes:
     try:
         return tuple((str(w), float(t)) for w, t in json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
@@ -271,13 +274,13 @@ class Synthesizer:
         (self.cache_dir / f"{key}.words.json").write_text(json.dumps(words))
         return out
 
-    def words_of(self, text: str) -> tuple[tuple[str, float], ...]:
+    def words_of(self, text: str) -> WordTimes:
         """``Rendered.words`` of a line already rendered in this process; () otherwise (never
         renders: the listening stage calls it)."""
         hit = self._memory.get(self._key(text))
         return hit.words if hit is not None else ()
 
-    def _synthesize(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
+    def _synthesize(self, text: str) -> tuple[np.ndarray, int, WordTimes]:
         if not text.strip():
             return np.zeros(0, dtype=np.int16), 22050, ()
         if self._engine == "pyttsx3":
@@ -289,7 +292,7 @@ class Synthesizer:
                 self._engine = "espeak-ng"
         return self._with_program(text)
 
-    def _with_pyttsx3(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
+    def _with_pyttsx3(self, text: str) -> tuple[np.ndarray, int, WordTimes]:
         Engine, _ = _pyttsx3_espeak()
         with _ENGINE_LOCK, tempfile.TemporaryDirectory(prefix="coach-tts-") as tmp:
             path = Path(tmp) / "line.wav"
@@ -318,7 +321,7 @@ class Synthesizer:
                 raise CoachError("tts.bad_output", f"pyttsx3 wrote an unreadable WAV for {text[:40]!r}: {err}.",
                                  hint="run with the espeak-ng engine instead") from err
 
-    def _with_program(self, text: str) -> tuple[np.ndarray, int, tuple[tuple[str, float], ...]]:
+    def _with_program(self, text: str) -> tuple[np.ndarray, int, WordTimes]:
         exe = shutil.which("espeak-ng")
         if exe is None:
             raise _no_espeak("the espeak-ng program was not found")

@@ -60,5 +60,7 @@ class PiperUserVoice:
         rate = chunks[0].sample_rate
         return soxr.resample(audio, rate, RATE).astype(np.float32) if rate != RATE else audio
 
-    def int16(self, text: str) -> np.ndarray:
-        return np.clip(self(text) * 32767, -32768, 32767).astype(np.int16)
+    def int16(self, text: str, fresh: bool = False) -> np.ndarray:
+        """As int16 samples; ``fresh``: a new rendition instead of the cached one."""
+        audio = self.fresh(text) if fresh else self(text)
+        return np.clip(audio * 32767, -32768, 32767).astype(np.int16)
