@@ -194,6 +194,13 @@ def stats(values: Iterable[float]) -> dict[str, float | int | None]:
             "max": float(v.max()), "mean": float(v.mean())}
 
 
+def silenced_for_stop(entry: dict) -> bool:
+    """An event-log entry by which the coach silenced its voice for a "stop": the stop itself,
+    or ``unsure`` with "stop" among the alternatives (the voice pauses and asks)."""
+    return entry.get("kind") == "heard" and (entry.get("intent") == "stop" or (
+        entry.get("intent") == "unsure" and "stop" in entry.get("alternatives", ())))
+
+
 def content() -> Content:
     return load_content("psoas-ball")
 

@@ -196,7 +196,7 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     wall = time.perf_counter() - w0
     entries = log.entries
     spoke = [e for e in entries if e["kind"] == "user_spoke" and e["text"] == "stop"]
-    stops = [e for e in entries if e["kind"] == "heard" and e["intent"] == "stop"]
+    stops = [e for e in entries if bc.silenced_for_stop(e)]
     silences = [e for e in entries if e["kind"] == "speaker_stopped"]
     st = ear.stats()
     out = {**plan, "kind": kind, "wall": wall, "audio": st.audio_seconds, "cpu": st.cpu_seconds,
@@ -214,6 +214,7 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
         out["result"] = "missed"
         return out
     heard_t = after[0]["t"]
+    out["asked"] = after[0]["intent"] == "unsure"  # silenced, asked "Did you say stop?"
     sil = [e["t"] for e in silences if heard_t - 1e-6 <= e["t"] <= heard_t + 0.2]
     out["playing"] = bool(sil)
     out["result"] = "caught"

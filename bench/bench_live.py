@@ -138,7 +138,7 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
         proc.kill()
     time.sleep(0.3)
     entries = [json.loads(x) for x in events.read_text().splitlines() if x.endswith("}")]
-    out["stop_heard"] = any(e["kind"] == "heard" and e.get("intent") == "stop" for e in entries)
+    out["stop_heard"] = any(bc.silenced_for_stop(e) for e in entries)
     s, s0 = spk.take()
     m, m0 = mic.take()
     rs, rm = frames_rms(s), frames_rms(m)

@@ -25,6 +25,7 @@ def _latency(trials: list[dict]) -> dict:
         lat = [t["latency"] for t in caught]
         out[kind] = {**stats(lat), "trials": len(ts),
                      "caught": len(caught),
+                     "asked": sum(bool(t.get("asked")) for t in caught),
                      "missed": sum(t["result"] == "missed" for t in ts),
                      "false_stop_before_user": sum(t["result"] == "false_stop" for t in ts),
                      "not_reached": sum(t["result"] == "not_reached" for t in ts),
@@ -178,10 +179,11 @@ def markdown(r: dict) -> str:
     for (name, ok), v in zip(r["targets"].items(), vals):
         L.append(f"| {name} | {v} | {'yes' if ok else 'NO' if ok is False else 'n/a'} |")
     L += ["", "**Stop latency, in process** (end of 'stop' to speaker silent)", "",
-          "| Recognizer | trials | caught | missed | false stop | not reached | p50 | p95 | max |",
+          "| Recognizer | trials | caught (of which asked) | missed | false stop | not reached | "
+          "p50 | p95 | max |",
           "|---|---|---|---|---|---|---|---|---|"]
     for k, s in r["latency_in_process"].items():
-        L.append(f"| {k} | {s['trials']} | {s['caught']} | {s['missed']} | "
+        L.append(f"| {k} | {s['trials']} | {s['caught']} ({s.get('asked', 0)}) | {s['missed']} | "
                  f"{s['false_stop_before_user']} | {s['not_reached']} | {_ms(s['p50'])} | "
                  f"{_ms(s['p95'])} | {_ms(s['max'])} |")
     rat = r["latency_ratio_p95"]

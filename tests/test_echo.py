@@ -11,7 +11,7 @@ import pytest
 
 from coach.asr.base import Hypothesis
 from coach.asr.echo import EchoSuppressor
-from coach.asr.echo_filter import SelfSpeechFilter
+from coach.asr.echo_filter import SelfSpeechFilter, Verdict
 from coach.asr import echo_sim as S
 from coach.errors import CoachError
 
@@ -102,6 +102,12 @@ def test_self_filter_rule():
     stop = Hypothesis(intent="stop", text="stop", confidence=0.9, start=1.0, end=1.4)
     assert not flt.allow(stop, line, 0.3)  # echo residue heard as another command
     assert flt.allow(stop, line, 1.5)
+    # barely above the echo (where the coach's own echo and a quiet user overlap): asked about
+    assert [flt.verdict(stop, line, r) for r in (0.99, 1.0, 1.49, 1.5)] == [
+        Verdict.DROP, Verdict.ASK, Verdict.ASK, Verdict.KEEP]
+    assert flt.verdict(stop, None, 1.2) is Verdict.KEEP  # nothing playing: obeyed
+    painful = Hypothesis(intent="too_painful", text="too painful", confidence=0.9, start=1.0, end=1.6)
+    assert flt.verdict(painful, line, 1.2) is Verdict.KEEP  # easing off is the safe side anyway
     # the line itself says "stop": a stop heard in other words ("and you", rescued by the
     # verification pass, or "stop now") could be that word coming back, so it needs more
     warns = "Sharp pain is not normal: if it comes, say too painful, or stop."
@@ -289,6 +295,37 @@ def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
         heard += [h.start for h in ear.hear(np.zeros(800, np.int16), t, now_playing=playing)]
     assert ear.stats().dropped_self == 1  # the echo of the first line's "stop"
     assert heard == [5.0]  # the user's, 2 s into the prompt
+
+
+def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
+    """A "stop" heard over the coach's voice with a user-to-echo ratio between the filter's two
+    bars is passed on as ``unsure`` (the engine silences the voice and asks "Did you say stop?")
+    and logged as ``heard_doubted``; above the upper bar it is a plain "stop"."""
+    from coach.content import load_content
+    from coach.ear import Ear, log_filtered
+
+    class Log:
+        def __init__(self) -> None:
+            self.rows: list[tuple[str, dict]] = []
+
+        def write(self, t: float, kind: str, **fields) -> None:
+            self.rows.append((kind, fields))
+
+    line = "Let your weight sink slowly into the ball. Breathe out."
+    got = {}
+    for ratio in (1.2, 1.6):
+        ear = Ear(_ScriptedStops([(1.0, 1.4)]), load_content(), _FixedRatio(ratio),
+                  SelfSpeechFilter())
+        ear.listen_for(frozenset({"stop"}))
+        heard = []
+        for i in range(3 * S.RATE // 800):
+            heard += ear.hear(np.zeros(800, np.int16), i * 800 / S.RATE, now_playing=line)
+        log = Log()
+        log_filtered(ear, log)
+        got[ratio] = ([(h.intent, h.alternatives, h.text) for h in heard], log.rows)
+    assert got[1.2] == ([("unsure", ("stop",), "stop")],
+                        [("heard_doubted", {"intent": "stop", "text": "stop", "ratio": 1.2})])
+    assert got[1.6] == ([("stop", (), "stop")], [])
 
 
 def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_path: Path):

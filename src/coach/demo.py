@@ -22,7 +22,7 @@ import numpy as np
 
 from coach.asr.base import SAMPLE_RATE
 from coach.driver import SessionDriver
-from coach.ear import Ear, log_dropped
+from coach.ear import Ear, log_filtered
 from coach.messages import End, Fault, FaultKind, LineDone, Listen, Say, Silence, Tick
 from coach.user_script import Reply, ReplyBook
 
@@ -192,7 +192,7 @@ class _DemoWorld:
             if not driver.ended:
                 self.say_out(f"{t:8.1f}s  heard  {h.intent} ({h.text!r}, {h.confidence:.2f})")
                 self.perform(driver.feed(h))
-        log_dropped(ear, driver.log)
+        log_filtered(ear, driver.log)
         if not driver.ended:
             self.perform(driver.feed(Tick(t)))
         return True

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from coach.asr.base import SAMPLE_RATE, Hypothesis, Recognizer
+from coach.asr.echo_filter import Verdict
 from coach.content import Content
 from coach.messages import Heard
 
@@ -27,14 +28,16 @@ obeyed (live echo-loopback test, heard 0.16 s after the line ended)."""
 
 
 @dataclass(frozen=True)
-class Dropped:
-    """A hypothesis the self-speech filter dropped: ``ratio`` is the echo stage's user-to-echo
-    power ratio while the words were heard; ``t`` session seconds."""
+class Filtered:
+    """A hypothesis the self-speech filter dropped (``verdict`` DROP) or turned into ``unsure``
+    (ASK): ``ratio`` is the echo stage's user-to-echo power ratio while the words were heard;
+    ``t`` session seconds."""
 
     intent: str
     text: str
     ratio: float
     t: float
+    verdict: Verdict = Verdict.DROP
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,9 @@ class Ear:
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self._sounded_until = float("-inf")  # fed seconds when the coach's audio last sounded
         self._note_far_end = getattr(recognizer, "note_far_end", None)
-        self.dropped: queue.SimpleQueue[Dropped] = queue.SimpleQueue()
-        """Hypotheses taken for the coach's own voice, for the event log (thread-safe)."""
+        self.filtered: queue.SimpleQueue[Filtered] = queue.SimpleQueue()
+        """Hypotheses taken for the coach's own voice or doubted, for the event log
+        (thread-safe)."""
 
     def listen_for(self, intents: frozenset[str]) -> None:
         if intents == self._intents:
@@ -108,11 +112,16 @@ class Ear:
             # how much louder than the predicted echo the mic was while these words were heard
             ratio = self.echo.user_ratio_between(h.start, h.end) if self.echo else float("inf")
             line = self._lines_heard_with(h, now_playing)
-            if self.self_filter is not None and not self.self_filter.allow(
-                    h, line, ratio, self._phrases_of(h) if line else ()):
+            verdict = Verdict.KEEP if self.self_filter is None else self.self_filter.verdict(
+                h, line, ratio, self._phrases_of(h) if line else ())
+            if verdict is not Verdict.KEEP:
+                self.filtered.put(Filtered(h.intent, h.text, ratio, t_now, verdict))
+            if verdict is Verdict.DROP:
                 self._dropped += 1
-                self.dropped.put(Dropped(h.intent, h.text, ratio, t_now))
                 continue
+            if verdict is Verdict.ASK:  # the user's voice barely above the echo: pause and ask
+                h = Hypothesis("unsure", h.text, h.confidence, h.start, h.end, h.final,
+                               alternatives=(h.intent,))
             out.append(self._heard(h, t_now))
         self._blocks += 1
         self._cpu += time.process_time() - c0
@@ -172,12 +181,14 @@ class Ear:
                      alternatives=h.alternatives, start=t0 + h.start, end=t0 + h.end)
 
 
-def log_dropped(ear: Ear, log) -> None:
-    """Move what the self-speech filter dropped into the session's event log."""
+def log_filtered(ear: Ear, log) -> None:
+    """Move what the self-speech filter dropped (``heard_dropped``) or doubted
+    (``heard_doubted``: passed on as ``unsure``) into the session's event log."""
     while True:
         try:
-            d = ear.dropped.get_nowait()
+            d = ear.filtered.get_nowait()
         except queue.Empty:
             return
-        log.write(d.t, "heard_dropped", intent=d.intent, text=d.text,
+        kind = "heard_doubted" if d.verdict is Verdict.ASK else "heard_dropped"
+        log.write(d.t, kind, intent=d.intent, text=d.text,
                   ratio=round(d.ratio, 3) if d.ratio != float("inf") else None)

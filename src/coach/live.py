@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from coach.driver import SessionDriver
-from coach.ear import Ear, log_dropped
+from coach.ear import Ear, log_filtered
 from coach.errors import CoachError
 from coach.messages import End, Fault, FaultKind, Heard, LineDone, Listen, Say, Silence, Tick
 
@@ -175,7 +175,7 @@ class LiveSession:
                     self._perform(self.driver.feed(Fault(
                         FaultKind.RECOGNIZER_STALLED, self.now(),
                         f"no audio processed for {STALL_AFTER:g} s")))
-                log_dropped(self.ear, self.driver.log)
+                log_filtered(self.ear, self.driver.log)
                 self._perform(self.driver.feed(Tick(self.now())))
             self._drain_final_lines()
         finally:

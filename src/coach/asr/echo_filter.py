@@ -11,6 +11,14 @@ false one; a missed "help" or "ready" is simply said again. (With the lower bar 
 intent, the live loopback test took the echo of a long line for "what can i say": stray blocks
 of the echo reached ratios of 1.3-1.6 over its four seconds.)
 
+A "stop" kept at a ratio under ``sure_user_ratio`` (1.5) is passed on as ``unsure``: the voice
+pauses at once and asks "Did you say stop?" instead of ending the session. That band is where
+the coach's own echo and a quiet user overlap (``bench/echo_ratios.py``, simulated rooms, every
+content line: word-sized spans of the echo alone reached 1.02-1.20 in two of four rooms, 0.15 %
+of spans at 1.0 or more, none at 1.5; real people's "stop" over the coach: 3 of 160 placements
+fell between 1.0 and 1.5, all at user levels 6-12 dB under the echo; live loopback replays: the
+coach's own voice misheard as "stop" at 0.57-0.95).
+
 The line is what the Ear passes: with espeak-ng's word times (``Ear(line_words=...)``) only the
 words of the line sounding around the hypothesis (with slack and the echo tail), so a user's
 "stop" over the start of "Paused. … or stop to end." gets the lower bar and one over its
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Sequence
 
 from coach.asr.base import SAFETY_INTENTS, Hypothesis
@@ -41,26 +50,48 @@ def words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+class Verdict(Enum):
+    KEEP = "keep"
+    ASK = "ask"
+    """A "stop" barely above the echo: pass it on as ``unsure`` (the voice pauses and asks)."""
+    DROP = "drop"
+
+
 @dataclass(frozen=True)
 class SelfSpeechFilter:
     """min_user_ratio: linear power ratio from which the user is taken to be speaking while the
-    coach plays (safety intents). min_ratio_own_words: the same, for other intents and for a
-    hypothesis that could be the playing line's own words."""
+    coach plays (safety intents). sure_user_ratio: from there a "stop" is obeyed as heard; between
+    the two it is asked about (``Verdict.ASK``). min_ratio_own_words: the bar for other intents
+    and for a hypothesis that could be the playing line's own words."""
 
     min_user_ratio: float = 1.0
+    sure_user_ratio: float = 1.5
     min_ratio_own_words: float = 2.0
     lenient: frozenset[str] = frozenset(SAFETY_INTENTS) | {"unsure"}
     """Intents that need only ``min_user_ratio`` when not the line's own words."""
+    doubtful: frozenset[str] = frozenset({"stop"})
+    """Intents asked about, not obeyed, under ``sure_user_ratio`` ("too painful" eases off the
+    pressure either way, which is the safe side)."""
 
-    def allow(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float,
-              intent_phrases: Sequence[str] = ()) -> bool:
-        """True to pass ``hyp`` on; False when it is most likely the coach hearing itself.
+    def verdict(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float,
+                intent_phrases: Sequence[str] = ()) -> Verdict:
+        """What to do with ``hyp``: DROP when it is most likely the coach hearing itself.
         ``intent_phrases``: the phrases of the heard intent (of both, for ``unsure``)."""
         if not now_playing_text:
-            return True
+            return Verdict.KEEP
         heard = words(hyp.text)
         line = " ".join(_WORD.findall(now_playing_text.lower()))
         says_it = any(f" {p} " in f" {line} " for p in intent_phrases)
         if says_it or (heard and heard <= set(line.split())) or hyp.intent not in self.lenient:
-            return user_energy_ratio >= self.min_ratio_own_words
-        return user_energy_ratio >= self.min_user_ratio
+            return Verdict.KEEP if user_energy_ratio >= self.min_ratio_own_words else Verdict.DROP
+        if user_energy_ratio < self.min_user_ratio:
+            return Verdict.DROP
+        if hyp.intent in self.doubtful and user_energy_ratio < self.sure_user_ratio:
+            return Verdict.ASK
+        return Verdict.KEEP
+
+    def allow(self, hyp: Hypothesis, now_playing_text: str | None, user_energy_ratio: float,
+              intent_phrases: Sequence[str] = ()) -> bool:
+        """True to pass ``hyp`` on (as heard, or as ``unsure``); False to drop it."""
+        return self.verdict(hyp, now_playing_text, user_energy_ratio,
+                            intent_phrases) is not Verdict.DROP
