@@ -13,11 +13,10 @@ of the echo reached ratios of 1.3-1.6 over its four seconds.)
 
 A "stop" kept at a ratio under ``sure_user_ratio`` (1.5) is passed on as ``unsure``: the voice
 pauses at once and asks "Did you say stop?" instead of ending the session. That band is where
-the coach's own echo and a quiet user overlap (``bench/echo_ratios.py``, simulated rooms, every
-content line: word-sized spans of the echo alone reached 1.02-1.20 in two of four rooms, 0.15 %
-of spans at 1.0 or more, none at 1.5; real people's "stop" over the coach: 3 of 160 placements
-fell between 1.0 and 1.5, all at user levels 6-12 dB under the echo; live loopback replays: the
-coach's own voice misheard as "stop" at 0.57-0.95).
+the coach's own echo and a quiet user overlap: in simulated rooms the echo alone reached 1.02
+and 1.20 in word-sized spans (espeak-ng program's voice; 0.88 with the coach's synthesizer),
+people as loud as the echo gave 1.25 and more, and the live loopback replays heard the coach's
+own voice as "stop" at 0.57-0.95 (``bench/barge_in.py``, bench/README.md).
 
 The line is what the Ear passes: with espeak-ng's word times (``Ear(line_words=...)``) only the
 words of the line sounding around the hypothesis (with slack and the echo tail), so a user's
