@@ -17,15 +17,17 @@ hold's vocabulary, self-speech filter judging the coach's words by when they sou
 - **the peer**: the same people at the same moments with the echo left out of the microphone
   (the coach still plays, so the Ear treats the audio as during its voice): what the echo costs.
 
-    .venv/bin/python bench/barge_in.py            # four rooms, about 10 minutes on 2 cores
+    .venv/bin/python bench/barge_in.py            # five rooms, about 8 minutes on 2 cores
     .venv/bin/python bench/barge_in.py --quick    # one room
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +40,11 @@ from coach.asr import echo_sim as S  # noqa: E402
 from coach.asr.echo import EchoSuppressor  # noqa: E402
 from coach.asr.echo_filter import SelfSpeechFilter  # noqa: E402
 from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer  # noqa: E402
-from coach.ear import Ear  # noqa: E402
+from coach.ear import ECHO_TAIL, Ear  # noqa: E402
 from coach.voice_cli import synthesizer, voice_16k  # noqa: E402
 import bench_common as bc  # noqa: E402
 
-TAIL = 0.9  # the Ear's echo tail (ECHO_TAIL + the suppressor's largest bulk delay)
+TAIL = ECHO_TAIL + EchoSuppressor().max_lag / S.RATE  # the Ear's echo tail, as the Ear has it
 SPAN = 0.5  # seconds of a short word, as the recognizer reports it
 SERS = (6.0, 0.0, -6.0, -12.0)  # user level - echo level at the microphone, dB
 ROOMS = ((-10.0, 0.05, 10.0), (-10.0, 0.02, 10.0), (-10.0, 0.08, 10.0), (-20.0, 0.05, 10.0),
@@ -50,32 +52,37 @@ ROOMS = ((-10.0, 0.05, 10.0), (-10.0, 0.02, 10.0), (-10.0, 0.08, 10.0), (-20.0, 
 FLT = SelfSpeechFilter()
 
 
+@dataclass(frozen=True)
 class Narration:
-    """Every content line (placeholders filled) by the coach's synthesizer, 0.6 s apart."""
+    """What the coach plays (16 kHz int16), its lines as (start s, end s, text), and the
+    synthesizer that rendered them (for its word times)."""
 
-    def __init__(self, gap: float = 0.6) -> None:
-        self.synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
-        voice = voice_16k(self.synth)
-        parts, self.spans, t = [np.zeros(S.RATE, np.int16)], [], 1.0
+    synth: object
+    audio: np.ndarray
+    spans: tuple[tuple[float, float, str], ...]
+
+    @classmethod
+    def of_content(cls, gap: float = 0.6) -> "Narration":
+        """Every content line (placeholders filled) by the coach's synthesizer, ``gap`` s apart."""
+        synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
+        voice = voice_16k(synth)
+        parts, spans, t = [np.zeros(S.RATE, np.int16)], [], 1.0
         for text in sorted({text for _, text in bc.narration_lines()}):
             audio = S.to_int16(voice(text) * 32767)
-            self.spans.append((t, t + len(audio) / S.RATE, text))
+            spans.append((t, t + len(audio) / S.RATE, text))
             parts += [audio, np.zeros(int(gap * S.RATE), np.int16)]
             t += len(audio) / S.RATE + gap
-        self.audio = np.concatenate(parts)
+        return cls(synth, np.concatenate(parts), tuple(spans))
 
     def playing(self, t: float) -> str | None:
         return next((text for a, b, text in self.spans if a <= t < b), None)
 
     def part(self, start: float, lead: float) -> "Narration":
         """The narration from ``start`` seconds on, after ``lead`` seconds of silence."""
-        sub = object.__new__(Narration)
-        sub.synth = self.synth
-        sub.audio = np.concatenate([np.zeros(int(lead * S.RATE), np.int16),
-                                    self.audio[int(start * S.RATE):]])
-        sub.spans = [(a - start + lead, b - start + lead, text) for a, b, text in self.spans
-                     if a >= start]
-        return sub
+        return Narration(self.synth, np.concatenate([np.zeros(int(lead * S.RATE), np.int16),
+                                                     self.audio[int(start * S.RATE):]]),
+                         tuple((a - start + lead, b - start + lead, text)
+                               for a, b, text in self.spans if a >= start))
 
 
 def listen(nar: Narration, mic: np.ndarray) -> tuple[Ear, list]:
@@ -102,12 +109,11 @@ def echo_alone(nar: Narration, echo: np.ndarray, noise: np.ndarray) -> dict:
     ear, heard = listen(nar, S.to_int16(echo + noise))
     ratios = []
     for a, b, _ in nar.spans:
-        t = a
-        while a > 5.0 and t + SPAN <= b + TAIL:  # (the canceller converges in the first lines)
+        if a <= 5.0:  # (the canceller converges in the first lines)
+            continue
+        for t in np.arange(a, b + TAIL - SPAN + 1e-9, 0.1):
             ratios.append(ear.echo.user_ratio_between(t, t + SPAN))
-            t += 0.1
-    return {"ratios": np.array(ratios), "commands": [h.intent for h in heard],
-            "dropped": ear.stats().dropped_self}
+    return {"ratios": np.array(ratios), "commands": [h.intent for h in heard]}
 
 
 def people_over_the_coach(nar: Narration, echo, noise, ser_db: float, echo_gain: float = 1.0
@@ -136,7 +142,7 @@ def people_over_the_coach(nar: Narration, echo, noise, ser_db: float, echo_gain:
         w0, w1 = (start / S.RATE + x for x in loud_span(stop))
         sub = nar.part(a - 0.5, len(lead) / S.RATE)
         ear, heard = listen(sub, S.to_int16(room + noise[: len(room)] + user))
-        silencing = [h for h in heard if h.intent == "stop" or "stop" in h.alternatives]
+        silencing = [h for h in heard if bc.silences_for_stop(h.intent, h.alternatives)]
         hits = [h for h in silencing if h.start <= w1 + 0.3 and h.end >= w0 - 0.3]
         out["n"] += 1
         out["caught"] += bool(hits)
@@ -147,6 +153,7 @@ def people_over_the_coach(nar: Narration, echo, noise, ser_db: float, echo_gain:
     return out
 
 
+@functools.cache
 def people() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
     """(speaker id, their "stop", two of their other words) for each speaker of the sample."""
     out = []
@@ -166,7 +173,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one room only")
     args = ap.parse_args()
     t0 = time.time()
-    nar = Narration()
+    nar = Narration.of_content()
     print(f"narration {len(nar.audio) / S.RATE:.0f} s, {len(nar.spans)} lines; "
           f"{len(people())} people; filter bars: kept {FLT.min_user_ratio}, "
           f"obeyed unasked {FLT.sure_user_ratio}\n")

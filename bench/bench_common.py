@@ -194,11 +194,16 @@ def stats(values: Iterable[float]) -> dict[str, float | int | None]:
             "max": float(v.max()), "mean": float(v.mean())}
 
 
+def silences_for_stop(intent: str, alternatives: Sequence[str] = ()) -> bool:
+    """A heard intent for which the coach silences its voice for a "stop": the stop itself, or
+    ``unsure`` with "stop" among the alternatives (the voice pauses and asks)."""
+    return intent == "stop" or (intent == "unsure" and "stop" in alternatives)
+
+
 def silenced_for_stop(entry: dict) -> bool:
-    """An event-log entry by which the coach silenced its voice for a "stop": the stop itself,
-    or ``unsure`` with "stop" among the alternatives (the voice pauses and asks)."""
-    return entry.get("kind") == "heard" and (entry.get("intent") == "stop" or (
-        entry.get("intent") == "unsure" and "stop" in entry.get("alternatives", ())))
+    """The same for an event-log entry (``heard``)."""
+    return entry.get("kind") == "heard" and silences_for_stop(entry.get("intent", ""),
+                                                             entry.get("alternatives", ()))
 
 
 def content() -> Content:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -120,8 +120,7 @@ class Ear:
                 self._dropped += 1
                 continue
             if verdict is Verdict.ASK:  # the user's voice barely above the echo: pause and ask
-                h = Hypothesis("unsure", h.text, h.confidence, h.start, h.end, h.final,
-                               alternatives=(h.intent,))
+                h = replace(h, intent="unsure", alternatives=(h.intent,))
             out.append(self._heard(h, t_now))
         self._blocks += 1
         self._cpu += time.process_time() - c0
