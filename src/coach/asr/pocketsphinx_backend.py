@@ -1,7 +1,8 @@
 """The embedded default recognizer: pocketsphinx 5 with a garbage-model grammar.
 
 Audio flows: int16 blocks -> fixed 30 ms frames -> voice activity endpointer -> one decoder
-utterance per speech segment -> Hypothesis. Every stage works on whole 30 ms frames, so results
+utterance per speech segment (in a noise floor with 0.15 s of pre-roll: ``ps_preroll``) ->
+Hypothesis. Every stage works on whole 30 ms frames, so results
 do not depend on the caller's block size.
 
 Rejection: the grammar (``ps_grammar``) lets an utterance be one command phrase or any run of
@@ -29,6 +30,7 @@ import pocketsphinx
 
 from coach.asr.base import SAFETY_INTENTS, SAMPLE_RATE, Hypothesis
 from coach.asr.ps_grammar import build_grammar, check_vocabulary, competitors
+from coach.asr.ps_preroll import PreRoll
 from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files
 from coach.errors import CoachError
 
@@ -86,6 +88,10 @@ class PsSettings:
     rescue_max: float = 2.0
     hiss: bool = False  # on, the live barge-in e2e test got slower than 500 ms: see issue notes
     verify_window: float = 3.0
+    preroll: float = 0.15
+    """Seconds of audio from before the endpointer's speech start also given to the decoder,
+    when the segment is within ``preroll_snr`` dB of the noise floor (``ps_preroll``)."""
+    preroll_snr: float = 40.0
     cmn_reset: bool = False
     """Start every segment from the model's initial cepstral mean instead of the one left by the
     segments before (live CMN otherwise carries over: after seconds of quiet echo residue, a
@@ -138,6 +144,8 @@ class PocketsphinxRecognizer:
             sample_rate=SAMPLE_RATE)
         self._frame_samples = self._endpointer.frame_bytes // 2
         self._pending = np.zeros(0, dtype=np.int16)
+        self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
+                                settings.preroll_snr)
         self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._in_utt = False
@@ -251,7 +259,9 @@ class PocketsphinxRecognizer:
                 frame = frame.copy()
                 frame[silent] = self._hiss.integers(-2, 3, int(silent.sum()), dtype=np.int16)
         was_in_speech = self._endpointer.in_speech
-        speech = self._endpointer.process(frame.tobytes())
+        raw = frame.tobytes()
+        self._preroll.push(raw)
+        speech = self._endpointer.process(raw)
         self._frames_fed += 1
         out: list[Hypothesis] = []
         if speech is None or not self._by_phrase:
@@ -261,6 +271,7 @@ class PocketsphinxRecognizer:
             self._seg_start = float(self._endpointer.speech_start)
             self._start_utt()
             self._in_utt = True
+            self._feed_preroll()
         out.extend(self._feed(speech))
         if not self._endpointer.in_speech:
             out.extend(self._end_segment(float(self._endpointer.speech_end)))
@@ -279,6 +290,15 @@ class PocketsphinxRecognizer:
             self._seg_cmn = self._decoder.get_cmn()
         self._seg_far_end = self._far_end
         self._decoder.start_utt()
+
+    def _feed_preroll(self) -> None:
+        """Give the decoder the pre-roll (``PreRoll.before``) of the segment just opened; the
+        segment then starts that much earlier. Not kept for the second pass (tuned without)."""
+        frames = self._preroll.before(round(self._seg_start * SAMPLE_RATE / self._frame_samples))
+        if frames:
+            self._decoder.process_raw(b"".join(frames), no_search=False, full_utt=False)
+            self._seg_frames += len(frames)
+            self._seg_start -= len(frames) * self._frame_samples / SAMPLE_RATE
 
     def _feed(self, speech: bytes) -> list[Hypothesis]:
         self._decoder.process_raw(speech, no_search=False, full_utt=False)
@@ -330,7 +350,7 @@ class PocketsphinxRecognizer:
             fit = self._fit(intent)
             return (intent, confidence) if fit is not None and fit >= self.settings.verify_min \
                 else ("", 0.0)
-        if self._seg_frames * self._frame_samples > self.settings.rescue_max * SAMPLE_RATE:
+        if sum(len(b) for b in self._speech) // 2 > self.settings.rescue_max * SAMPLE_RATE:
             return "", 0.0
         for rescue, least in self.settings.rescue:
             if rescue in self._phrases:
