@@ -294,7 +294,8 @@ class PocketsphinxRecognizer:
     def _feed_preroll(self) -> None:
         """Give the decoder the pre-roll (``PreRoll.before``) of the segment just opened; the
         segment then starts that much earlier. Not kept for the second pass (tuned without)."""
-        frames = self._preroll.before(round(self._seg_start * SAMPLE_RATE / self._frame_samples))
+        first = round(self._seg_start * SAMPLE_RATE / self._frame_samples)
+        frames = self._preroll.before(self._frames_fed - first)
         if frames:
             self._decoder.process_raw(b"".join(frames), no_search=False, full_utt=False)
             self._seg_frames += len(frames)

@@ -28,28 +28,27 @@ class PreRoll:
         self.frames = frames
         self.snr_db = snr_db
         self._recent: deque[bytes] = deque(maxlen=frames + history)
-        self._fed = 0
 
     def push(self, frame: bytes) -> None:
         """Every frame given to the endpointer, in order."""
         self._recent.append(frame)
-        self._fed += 1
 
-    def before(self, first: int) -> list[bytes]:
-        """The frames just before frame ``first`` (counted from 0 over all pushed) for a segment
-        starting there and running to the newest frame; [] when the segment stands far above the
-        noise floor. Digital silence at their head is left out (no microphone gives it: a null
-        sink or a padded file, whose floor is then 0 and gets no pre-roll at all)."""
+    def before(self, segment_frames: int) -> list[bytes]:
+        """The frames just before a segment of the newest ``segment_frames`` frames; [] when the
+        segment stands far above the noise floor. Digital silence at their head is left out (no
+        microphone gives it: a null sink or a padded file, whose floor is then 0 and gets no
+        pre-roll at all)."""
         recent = list(self._recent)
-        at = len(recent) - (self._fed - first)  # the segment's first frame in ``recent``
+        at = len(recent) - segment_frames  # the segment's first frame in ``recent``
         head = recent[max(0, at - self.frames):max(0, at)]
-        if not head or not self._near_floor(recent[max(0, at):], recent):
+        if not head or not self._near_floor([_power(f) for f in recent], max(0, at)):
             return []
         while head and not any(head[0]):
             head.pop(0)
         return head
 
-    def _near_floor(self, segment: list[bytes], recent: list[bytes]) -> bool:
-        floor = float(np.percentile([_power(f) for f in recent], 20))
-        loudest = max((_power(f) for f in segment), default=0.0)
+    def _near_floor(self, power: list[float], at: int) -> bool:
+        """``power`` of the frames kept, the segment's from ``at`` on."""
+        floor = float(np.percentile(power, 20))
+        loudest = max(power[at:], default=0.0)
         return floor > 0 and loudest < floor * 10 ** (self.snr_db / 10)
