@@ -14,8 +14,11 @@ Stages, in order, all in numpy:
 3. **Double-talk detector**: adaptation freezes while the user speaks, so "stop" said over the
    narration does not teach the filter to cancel the user. Before the filter has converged a
    Geigel test is used (the microphone louder than half the recent reference peak); after, the
-   microphone power against the filter's predicted echo. A backup of the filter is restored if
-   the filter ever makes the signal louder (divergence guard).
+   microphone power against the filter's predicted echo, and the error against the residue the
+   filter usually leaves (the quiet start and end of a word under loud echo: learned from, they
+   cost ~20 dB of echo removal for the next half second). A backup of the filter is restored if
+   the filter ever makes the signal louder (divergence guard); a shadow filter that adapts on
+   every hop takes over when it does clearly better (the echo path changed).
 4. **Residual-echo suppression**: a per-frequency gain that removes what the linear filter left,
    estimated from the predicted echo and the measured echo return loss enhancement (ERLE).
 
@@ -62,6 +65,10 @@ class EchoBlockInfo:
     erle_db: float
 
 
+ERROR_TALK = 10.0
+"""Error power over the converged filter's usual residue (10 dB) from which a hop counts as
+double talk (``EchoSuppressor._error_talk``)."""
+
 NO_ECHO_COUPLING = 1e-4
 """Mic/reference power ratio (-40 dB) under which the speaker is taken not to reach the mic."""
 
@@ -73,9 +80,14 @@ class EchoSuppressor:
     hop: samples per filter partition (10 ms at 16 kHz). filter_seconds: echo-path length the
     filter models after the bulk delay (reverberation tail). max_delay: largest bulk delay
     searched, seconds. step: NLMS step size (0 < step <= 1). suppress_floor: smallest gain of the
-    residual-echo suppressor (0.03 = -30 dB). user_threshold: ``user_ratio`` from which a block
-    counts as user speech (1.0: cleaned power at least predicted echo + 4 x noise power).
-    history: seconds of block measurements kept for ``user_ratio_between``.
+    residual-echo suppressor while the canceller converges (0.03 = -30 dB); converged_floor: once
+    it removes 20 dB of echo (0.3 = -10 dB: deeper cuts took the quiet parts of a user's word
+    along with the little echo left, and cost real people's "stop" over the coach:
+    bench/barge_in.py). user_threshold: ``user_ratio`` from which a block counts as user speech
+    (1.0: cleaned power at least predicted echo + 4 x noise power).
+    history: seconds of block measurements kept for ``user_ratio_between``. error_talk: error
+    power over the filter's usual residue taken for double talk (0: power test only);
+    error_freeze: longest adaptation freeze, seconds, that test may cause at a time.
     """
 
     def __init__(
@@ -88,8 +100,11 @@ class EchoSuppressor:
         max_delay: float = 0.4,
         step: float = 0.5,
         suppress_floor: float = 0.03,
+        converged_floor: float = 0.3,
         user_threshold: float = 1.0,
         history: float = 30.0,
+        error_talk: float = ERROR_TALK,
+        error_freeze: float = 0.5,
     ) -> None:
         if rate <= 0 or hop <= 0 or block <= 0 or block % hop:
             raise CoachError(
@@ -105,13 +120,19 @@ class EchoSuppressor:
         self.max_lag = int(max_delay * rate)
         self.step = step
         self.suppress_floor = suppress_floor
+        self.converged_floor = converged_floor
         self.user_threshold = user_threshold
         self.latency = hop / rate
+        self.error_talk = error_talk
+        self._err_budget_max = self._err_budget = error_freeze * rate / hop
         n, k = hop, self.partitions
         bins = n + 1
         self._win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(2 * n) / (2 * n)))
         self._weights = np.zeros((k, bins), complex)
         self._backup = self._weights.copy()
+        self._shadow = self._weights.copy()  # adapts always: follows echo path changes
+        self._err_main = self._err_shadow = _EPS
+        self._shadow_wins = 0
         self._xspec = np.zeros((k, bins), complex)  # spectra of the last k reference frames
         self._xpow = np.full(bins, _EPS)
         # Reference history: enough for the largest delay, the correlation window and one frame.
@@ -222,9 +243,12 @@ class EchoSuppressor:
             # No acoustic path from the speaker to this microphone (headphones, a null sink):
             # nothing to cancel, and nothing the coach says can be mistaken for the user.
             return self._suppress(d, np.zeros(n)), np.zeros(n), False
-        dt = self._double_talk(d, pd, py, ref_on)
+        dt = self._double_talk(d, pd, py, pe, ref_on)
+        if ref_on:
+            self._xpow = 0.9 * self._xpow + 0.1 * (np.abs(self._xspec) ** 2).sum(axis=0)
+            self._track_path(d, pe)
         if ref_on and not dt:
-            self._adapt(e)
+            self._weights = self._adapted(self._weights, e)
             a = 0.9
             self._pd = a * self._pd + (1 - a) * pd
             self._pe = a * self._pe + (1 - a) * pe
@@ -232,12 +256,15 @@ class EchoSuppressor:
             self._guard_divergence()
         return self._suppress(e, y), y, dt
 
-    def _double_talk(self, d: np.ndarray, pd: float, py: float, ref_on: bool) -> bool:
+    def _double_talk(self, d: np.ndarray, pd: float, py: float, pe: float, ref_on: bool) -> bool:
         if not ref_on:
             self._hang = 0
             return False
         if self._converged:
-            talk = pd > 2.0 * py + (self._noise or 0.0) * 4
+            noise = (self._noise or 0.0) * 4
+            talk = pd > 2.0 * py + noise
+            if not talk and self._error_talk(pe, pd, noise):
+                talk = True
         else:
             span = self._ref_hist[-(self._delay + self.partitions * self.hop + self.block) :]
             talk = float(np.max(np.abs(d))) > 0.7 * float(np.max(np.abs(span)))
@@ -253,21 +280,62 @@ class EchoSuppressor:
                 self._hang -= 1
         return talk or self._hang > 0
 
-    def _adapt(self, e: np.ndarray) -> None:
+    def _error_talk(self, pe: float, pd: float, noise: float) -> bool:
+        """Double talk the power test misses: the error far above the residue the converged
+        filter leaves (the quiet start and end of a word under loud echo). An echo path change
+        looks the same, so this freezes adaptation for at most ``error_freeze`` seconds of every
+        few: a budget of hops, refilled a quarter hop per hop without such error. Only once the
+        filter removes 20 dB of echo: while it converges its error is not yet a steady measure."""
+        leak = self._pe / self._pd  # the converged filter's residue: error / mic power
+        if self.error_talk > 0 and self._err_budget >= 1.0 and leak < 0.01 and \
+                pe > self.error_talk * leak * pd + noise:
+            self._err_budget -= 1.0
+            return True
+        self._err_budget = min(self._err_budget_max, self._err_budget + 0.25)
+        return False
+
+    def _adapted(self, weights: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """``weights`` after one NLMS step on the error ``e`` of this hop."""
         n = self.hop
         err = np.fft.rfft(np.concatenate([np.zeros(n), e]))
-        self._xpow = 0.9 * self._xpow + 0.1 * (np.abs(self._xspec) ** 2).sum(axis=0)
         reg = 1e-3 * float(self._xpow.mean()) + 1.0
-        self._weights += self.step * np.conj(self._xspec) * (err / (self._xpow + reg))
-        taps = np.fft.irfft(self._weights, axis=1)
+        weights = weights + self.step * np.conj(self._xspec) * (err / (self._xpow + reg))
+        taps = np.fft.irfft(weights, axis=1)
         taps[:, n:] = 0.0  # gradient constraint: keep each partition a causal n-tap filter
-        self._weights = np.fft.rfft(taps, axis=1)
+        return np.fft.rfft(taps, axis=1)
+
+    def _track_path(self, d: np.ndarray, pe: float) -> None:
+        """The shadow filter adapts on every hop the coach speaks, double talk or not. When
+        its error stays 3 dB under the main filter's for 0.15 s, the echo path has changed (the
+        main filter, frozen by the double-talk tests, cannot follow): it takes the shadow's
+        weights. When the shadow does clearly worse (it learned from the user's voice), it is
+        reset to the main filter."""
+        n = self.hop
+        ys = np.fft.irfft((self._shadow * self._xspec).sum(axis=0))[n:]
+        es = d - ys
+        self._shadow = self._adapted(self._shadow, es)
+        a = 0.95
+        self._err_main = a * self._err_main + (1 - a) * pe
+        self._err_shadow = a * self._err_shadow + (1 - a) * float(np.dot(es, es)) / n
+        floor = 4.0 * (self._noise or 0.0)
+        if self._err_shadow < 0.5 * self._err_main and self._err_main > floor:
+            self._shadow_wins += 1
+            if self._shadow_wins >= 15:
+                self._weights = self._shadow.copy()
+                self._err_main = self._err_shadow
+                self._shadow_wins = 0
+        else:
+            self._shadow_wins = 0
+            if self._err_shadow > 4.0 * self._err_main:
+                self._shadow = self._weights.copy()
+                self._err_shadow = self._err_main
 
     def _guard_divergence(self) -> None:
         erle = self._pd / self._pe
         self._converged = erle > 16.0  # 12 dB: before that the echo estimate is too rough
         if erle < 0.5:  # the filter doubles the signal: it diverged, restore the backup
             self._weights = self._backup.copy()
+            self._shadow = self._weights.copy()
             self._pe = self._pd
             self._good = 0
             return
@@ -287,7 +355,9 @@ class EchoSuppressor:
         self._res_y = a * self._res_y + (1 - a) * np.abs(spec_y) ** 2
         leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
         residual = 3.0 * leak * self._res_y  # over-estimate by ~5 dB: better keep echo out
-        target = np.clip(1.0 - residual / (self._res_e + _EPS), self.suppress_floor, 1.0)
+        floor = self.converged_floor if self._converged and self._pe < 0.01 * self._pd \
+            else self.suppress_floor
+        target = np.clip(1.0 - residual / (self._res_e + _EPS), floor, 1.0)
         self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
         # Comfort noise: fill what was taken out with the room's own noise spectrum, so the
         # recognizer hears steady noise instead of faint, speech-shaped echo left-overs.
@@ -348,6 +418,7 @@ class EchoSuppressor:
         padded = np.concatenate([shifted.reshape(k, n), np.zeros((k, n))], axis=1)
         self._weights = np.fft.rfft(padded, axis=1)
         self._backup = self._weights.copy()
+        self._shadow = self._weights.copy()
         self._xspec[:] = 0.0
         self._converged = False
         self._pd = self._pe = _EPS
