@@ -83,7 +83,9 @@ class EchoSuppressor:
     residual-echo suppressor while the canceller converges (0.03 = -30 dB); converged_floor: once
     it removes 20 dB of echo (0.3 = -10 dB: deeper cuts took the quiet parts of a user's word
     along with the little echo left, and cost real people's "stop" over the coach:
-    bench/barge_in.py). user_threshold: ``user_ratio`` from which a block counts as user speech
+    bench/barge_in.py); talk_floor: the same while the double-talk tests hear the user (0.6 =
+    -4.4 dB: the quiet "s" of a "stop" sits under the predicted echo in its bins).
+    user_threshold: ``user_ratio`` from which a block counts as user speech
     (1.0: cleaned power at least predicted echo + 4 x noise power).
     history: seconds of block measurements kept for ``user_ratio_between``. error_talk: error
     power over the filter's usual residue taken for double talk (0: power test only);
@@ -101,6 +103,7 @@ class EchoSuppressor:
         step: float = 0.5,
         suppress_floor: float = 0.03,
         converged_floor: float = 0.3,
+        talk_floor: float = 0.6,
         user_threshold: float = 1.0,
         history: float = 30.0,
         error_talk: float = ERROR_TALK,
@@ -121,6 +124,7 @@ class EchoSuppressor:
         self.step = step
         self.suppress_floor = suppress_floor
         self.converged_floor = converged_floor
+        self.talk_floor = talk_floor
         self.user_threshold = user_threshold
         self.latency = hop / rate
         self.error_talk = error_talk
@@ -254,7 +258,7 @@ class EchoSuppressor:
             self._pe = a * self._pe + (1 - a) * pe
             self._py = a * self._py + (1 - a) * py
             self._guard_divergence()
-        return self._suppress(e, y), y, dt
+        return self._suppress(e, y, dt), y, dt
 
     def _double_talk(self, d: np.ndarray, pd: float, py: float, pe: float, ref_on: bool) -> bool:
         if not ref_on:
@@ -344,7 +348,7 @@ class EchoSuppressor:
             self._backup = self._weights.copy()
             self._good = 0
 
-    def _suppress(self, e: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _suppress(self, e: np.ndarray, y: np.ndarray, talk: bool = False) -> np.ndarray:
         """Residual-echo suppression by a per-bin gain; 50 % overlap-add with sqrt-Hann windows."""
         n = self.hop
         spec_e = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
@@ -355,7 +359,8 @@ class EchoSuppressor:
         self._res_y = a * self._res_y + (1 - a) * np.abs(spec_y) ** 2
         leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
         residual = 3.0 * leak * self._res_y  # over-estimate by ~5 dB: better keep echo out
-        floor = self.converged_floor if self._converged and self._pe < 0.01 * self._pd \
+        settled = self._converged and self._pe < 0.01 * self._pd
+        floor = (self.talk_floor if talk else self.converged_floor) if settled \
             else self.suppress_floor
         target = np.clip(1.0 - residual / (self._res_e + _EPS), floor, 1.0)
         self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
