@@ -284,15 +284,20 @@ class EchoSuppressor:
                 self._hang -= 1
         return talk or self._hang > 0
 
+    @property
+    def _settled(self) -> bool:
+        """The filter removes 20 dB of echo: its error (echo-only hops, smoothed) is a steady
+        measure of what it leaves, and the suppressor may cut lightly."""
+        return self._converged and self._pe < 0.01 * self._pd
+
     def _error_talk(self, pe: float, pd: float, noise: float) -> bool:
         """Double talk the power test misses: the error far above the residue the converged
         filter leaves (the quiet start and end of a word under loud echo). An echo path change
         looks the same, so this freezes adaptation for at most ``error_freeze`` seconds of every
         few: a budget of hops, refilled a quarter hop per hop without such error. Only once the
         filter removes 20 dB of echo: while it converges its error is not yet a steady measure."""
-        leak = self._pe / self._pd  # the converged filter's residue: error / mic power
-        if self.error_talk > 0 and self._err_budget >= 1.0 and leak < 0.01 and \
-                pe > self.error_talk * leak * pd + noise:
+        if self.error_talk > 0 and self._err_budget >= 1.0 and self._settled and \
+                pe > self.error_talk * (self._pe / self._pd) * pd + noise:
             self._err_budget -= 1.0
             return True
         self._err_budget = min(self._err_budget_max, self._err_budget + 0.25)
@@ -359,8 +364,7 @@ class EchoSuppressor:
         self._res_y = a * self._res_y + (1 - a) * np.abs(spec_y) ** 2
         leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
         residual = 3.0 * leak * self._res_y  # over-estimate by ~5 dB: better keep echo out
-        settled = self._converged and self._pe < 0.01 * self._pd
-        floor = (self.talk_floor if talk else self.converged_floor) if settled \
+        floor = (self.talk_floor if talk else self.converged_floor) if self._settled \
             else self.suppress_floor
         target = np.clip(1.0 - residual / (self._res_e + _EPS), floor, 1.0)
         self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
