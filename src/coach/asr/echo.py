@@ -265,7 +265,7 @@ class EchoSuppressor:
             self._hang = 0
             return False
         if self._converged:
-            noise = (self._noise or 0.0) * 4
+            noise = self._noise_margin
             talk = pd > 2.0 * py + noise
             if not talk and self._error_talk(pe, pd, noise):
                 talk = True
@@ -285,13 +285,18 @@ class EchoSuppressor:
         return talk or self._hang > 0
 
     @property
+    def _noise_margin(self) -> float:
+        """4 x the output's noise power (6 dB over the room's noise): what the double-talk
+        tests, ``_settled``, the shadow filter and ``user_ratio`` allow for noise."""
+        return 4.0 * (self._noise or 0.0)
+
+    @property
     def _settled(self) -> bool:
         """The filter removes 20 dB of echo, or leaves no more than the room's noise (in a noisy
         room 20 dB is out of reach: microphone noise RMS 100 under a -10 dB echo, it held 46 % of
         the time): its error (echo-only hops, smoothed) is then a steady measure of what it
         leaves, and the suppressor may cut lightly."""
-        return self._converged and (self._pe < 0.01 * self._pd
-                                    or self._pe < 4.0 * (self._noise or 0.0))
+        return self._converged and (self._pe < 0.01 * self._pd or self._pe < self._noise_margin)
 
     def _error_talk(self, pe: float, pd: float, noise: float) -> bool:
         """Double talk the power test misses: the error far above the residue the converged
@@ -329,8 +334,7 @@ class EchoSuppressor:
         a = 0.95
         self._err_main = a * self._err_main + (1 - a) * pe
         self._err_shadow = a * self._err_shadow + (1 - a) * float(np.dot(es, es)) / n
-        floor = 4.0 * (self._noise or 0.0)
-        if self._err_shadow < 0.5 * self._err_main and self._err_main > floor:
+        if self._err_shadow < 0.5 * self._err_main and self._err_main > self._noise_margin:
             self._shadow_wins += 1
             if self._shadow_wins >= 15:
                 self._weights = self._shadow.copy()
@@ -442,7 +446,7 @@ class EchoSuppressor:
             self._noise = 0.5 * self._noise + 0.5 * max(p_out, 1.0)
         else:
             self._noise *= 1.01  # rise slowly (about 2 dB a second) to follow the room
-        ratio = p_out / (p_echo + 4.0 * self._noise)
+        ratio = p_out / (p_echo + self._noise_margin)
         start = self._samples_out / self.rate - self.latency
         self._samples_out += self.block
         info = EchoBlockInfo(
