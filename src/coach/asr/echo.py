@@ -8,7 +8,7 @@ The coach knows what it plays: the speaker stage keeps the samples it handed to 
 Stages, in order, all in numpy:
 
 1. **Bulk delay** between reference and microphone, found by GCC-PHAT cross-correlation on the
-   last second of audio (re-checked every half second while the coach speaks).
+   last second of audio (re-checked every half second while the coach speaks; ``echo_delay``).
 2. **Adaptive echo canceller**: a partitioned-block frequency-domain NLMS filter (overlap-save,
    10 ms partitions) that learns the room's echo path (loudspeaker level, reflections).
 3. **Double-talk detector**: adaptation freezes while the user speaks, so "stop" said over the
@@ -20,7 +20,8 @@ Stages, in order, all in numpy:
    the filter ever makes the signal louder (divergence guard); a shadow filter that adapts on
    every hop takes over when it does clearly better (the echo path changed).
 4. **Residual-echo suppression**: a per-frequency gain that removes what the linear filter left,
-   estimated from the predicted echo and the measured echo return loss enhancement (ERLE).
+   estimated from the predicted echo and the measured echo return loss enhancement (ERLE)
+   (``echo_residual``).
 
 Per block, ``last`` (an ``EchoBlockInfo``) tells how much of the cleaned signal is likely the
 user rather than the coach: ``user_ratio`` = power of the cleaned signal / (predicted echo power
@@ -39,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.asr.echo_delay import BulkDelay
+from coach.asr.echo_residual import ResidualSuppressor
 from coach.errors import CoachError
 
 _EPS = 1e-10
@@ -131,7 +134,6 @@ class EchoSuppressor:
         self._err_budget_max = self._err_budget = error_freeze * rate / hop
         n, k = hop, self.partitions
         bins = n + 1
-        self._win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(2 * n) / (2 * n)))
         self._weights = np.zeros((k, bins), complex)
         self._backup = self._weights.copy()
         self._shadow = self._weights.copy()  # adapts always: follows echo path changes
@@ -139,23 +141,8 @@ class EchoSuppressor:
         self._shadow_wins = 0
         self._xspec = np.zeros((k, bins), complex)  # spectra of the last k reference frames
         self._xpow = np.full(bins, _EPS)
-        # Reference history: enough for the largest delay, the correlation window and one frame.
-        self._corr_len = rate  # one second of audio for delay estimation
-        hist = self.max_lag + self._corr_len + 2 * n + block
-        self._ref_hist = np.zeros(hist)
-        self._mic_hist = np.zeros(self._corr_len)
-        self._delay = 0
-        self._delay_candidate = -1
-        self._since_delay_check = 0
-        self._ref_active = 0  # samples of active reference in the correlation window
-        self._e_prev = np.zeros(n)
-        self._y_prev = np.zeros(n)
-        self._ola = np.zeros(n)
-        self._gain = np.ones(bins)
-        self._res_e = np.full(bins, _EPS)
-        self._res_y = np.full(bins, _EPS)
-        self._noise_psd: np.ndarray | None = None  # per-bin noise power (slow minimum)
-        self._rng = np.random.default_rng(0)
+        self._bulk = BulkDelay(rate, block, hop, self.max_lag)
+        self._residual = ResidualSuppressor(hop)
         self._pd = self._pe = self._py = _EPS  # smoothed echo-only powers (mic, error, estimate)
         self._converged = False
         self._hang = 0
@@ -204,18 +191,18 @@ class EchoSuppressor:
             )
         d_all = mic.astype(np.float64)
         x_all = ref.astype(np.float64)
-        self._ref_hist = np.concatenate([self._ref_hist[self.block :], x_all])
-        self._mic_hist = np.concatenate([self._mic_hist[self.block :], d_all])
-        self._ref_active += int(np.count_nonzero(np.abs(x_all) > 64))
-        self._maybe_update_delay()
+        moved = self._bulk.push(d_all, x_all)
+        if moved:
+            self._shift_filter(moved)
+        ref_hist, delay = self._bulk.ref_hist, self._bulk.delay
         out = np.empty(self.block)
         p_out = p_echo = 0.0
         dt_any = False
         n = self.hop
         for i in range(0, self.block, n):
             # Reference frame aligned with this microphone hop: ends `delay` samples back.
-            end = len(self._ref_hist) - (self.block - i - n) - self._delay
-            x_frame = self._ref_hist[end - 2 * n : end]
+            end = len(ref_hist) - (self.block - i - n) - delay
+            x_frame = ref_hist[end - 2 * n : end]
             o, y, dt = self._hop(d_all[i : i + n], x_frame)
             out[i : i + n] = o
             p_out += float(np.dot(o, o))
@@ -270,7 +257,8 @@ class EchoSuppressor:
             if not talk and self._error_talk(pe, pd, noise):
                 talk = True
         else:
-            span = self._ref_hist[-(self._delay + self.partitions * self.hop + self.block) :]
+            span = self._bulk.ref_hist[-(self._bulk.delay + self.partitions * self.hop
+                                         + self.block) :]
             talk = float(np.max(np.abs(d))) > 0.7 * float(np.max(np.abs(span)))
         if talk:
             self._hang = 10  # hold 100 ms after the last detection
@@ -361,65 +349,13 @@ class EchoSuppressor:
             self._good = 0
 
     def _suppress(self, e: np.ndarray, y: np.ndarray, talk: bool = False) -> np.ndarray:
-        """Residual-echo suppression by a per-bin gain; 50 % overlap-add with sqrt-Hann windows."""
-        n = self.hop
-        spec_e = np.fft.rfft(np.concatenate([self._e_prev, e]) * self._win)
-        spec_y = np.fft.rfft(np.concatenate([self._y_prev, y]) * self._win)
-        self._e_prev, self._y_prev = e, y
-        a = 0.5
-        self._res_e = a * self._res_e + (1 - a) * np.abs(spec_e) ** 2
-        self._res_y = a * self._res_y + (1 - a) * np.abs(spec_y) ** 2
+        """Residual-echo suppression (``echo_residual``): how much of the echo the filter lets
+        through, and how deep the suppressor may cut (lightly once settled, lighter still
+        while the user talks)."""
         leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
-        residual = 3.0 * leak * self._res_y  # over-estimate by ~5 dB: better keep echo out
         floor = (self.talk_floor if talk else self.converged_floor) if self._settled \
             else self.suppress_floor
-        target = np.clip(1.0 - residual / (self._res_e + _EPS), floor, 1.0)
-        self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
-        # Comfort noise: fill what was taken out with the room's own noise spectrum, so the
-        # recognizer hears steady noise instead of faint, speech-shaped echo left-overs.
-        if self._noise_psd is None:
-            self._noise_psd = self._res_e.copy()
-        low = self._res_e < self._noise_psd
-        self._noise_psd = np.where(low, 0.8 * self._noise_psd + 0.2 * self._res_e,
-                                   self._noise_psd * 1.002)  # rises ~0.9 dB a second
-        fill = np.sqrt(self._noise_psd * (1.0 - self._gain**2))
-        phase = np.exp(2j * np.pi * self._rng.random(len(fill)))
-        frame = np.fft.irfft(spec_e * self._gain + fill * phase) * self._win
-        out = self._ola + frame[:n]
-        self._ola = frame[n:]
-        return out
-
-    def _maybe_update_delay(self) -> None:
-        """GCC-PHAT between the last second of mic and reference; move the bulk delay when the
-        same lag wins twice in a row with a clear peak."""
-        self._since_delay_check += self.block
-        if self._since_delay_check < self.rate // 2:
-            return
-        self._since_delay_check = 0
-        active, self._ref_active = self._ref_active, 0
-        if active < self.rate // 4:  # under 0.25 s of the coach speaking: nothing to align on
-            return
-        length = self._corr_len
-        ref = self._ref_hist[-(length + self.max_lag) :]
-        size = 1 << int(np.ceil(np.log2(len(ref) + length)))
-        cross = np.fft.rfft(self._mic_hist, size) * np.conj(np.fft.rfft(ref, size))
-        corr = np.fft.irfft(cross / (np.abs(cross) + _EPS), size)
-        # mic[i] ~ ref[i + max_lag - lag]; corr[k] = sum mic[n + k] ref[n], so k = lag - max_lag
-        # (negative: read circularly from the end).
-        lags = np.concatenate([corr[size - self.max_lag :], corr[:1]])  # lags[lag]
-        lag = int(np.argmax(lags))
-        if lags[lag] < 4.0 * float(np.median(np.abs(lags))) + _EPS:
-            return
-        target = max(0, lag - self.hop // 4)  # keep 2.5 ms of taps before the direct path
-        if abs(target - self._delay) <= self.hop // 4:
-            self._delay_candidate = -1
-            return
-        if self._delay_candidate >= 0 and abs(target - self._delay_candidate) <= self.hop // 4:
-            self._shift_filter(target - self._delay)
-            self._delay = target
-            self._delay_candidate = -1
-        else:
-            self._delay_candidate = target
+        return self._residual.process(e, y, leak, floor)
 
     def _shift_filter(self, samples: int) -> None:
         """The reference moved ``samples`` later: move the learned taps that much earlier."""
@@ -455,7 +391,7 @@ class EchoSuppressor:
             user_ratio=ratio,
             user_speech_likely=ratio >= self.user_threshold,
             double_talk=dt,
-            delay=self._delay / self.rate,
+            delay=self._bulk.delay / self.rate,
             erle_db=self.erle_db,
         )
         self._history.append(info)
