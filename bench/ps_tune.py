@@ -12,7 +12,7 @@ from the competitor list, so rejection is not flattered by the test words being 
 Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
        [--rates 130,155,180] [--no-synth] [--boost stop=3,too_painful=3] [--near stop=2]
-       [--beam 1e-80] [--no-verify] [--cmn-reset] [--preroll 0.15] [--noise 300]
+       [--beam 1e-80] [--no-verify] [--cmn-reset] [--preroll 0.15] [--noise 300] [--delayed]
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ def main() -> None:
     ap.add_argument("--no-verify", action="store_true", help="grammar decisions only")
     ap.add_argument("--cmn-reset", action="store_true", help="PsSettings.cmn_reset")
     ap.add_argument("--preroll", type=float, default=base.preroll, help="PsSettings.preroll, s")
+    ap.add_argument("--delayed", action="store_true",
+                    help="decode the endpointer's delayed frames (PsSettings.decode_ahead off)")
     ap.add_argument("--noise", type=float, default=0.0,
                     help="white noise of this RMS (int16) over the real clips: a noise floor")
     a = ap.parse_args()
@@ -144,7 +146,7 @@ def main() -> None:
                        intent_boost=tuple((k, float(v)) for k, v in pairs(a.boost)),
                        near_competitors=tuple((k, int(v)) for k, v in pairs(a.near)),
                        decoder_options=beams, verify=not a.no_verify,
-                       cmn_reset=a.cmn_reset, preroll=a.preroll)
+                       cmn_reset=a.cmn_reset, preroll=a.preroll, decode_ahead=not a.delayed)
     t0 = time.monotonic()
     real = real_clips()
     if a.noise:

@@ -48,6 +48,56 @@ def test_real_stop_is_caught_early(rec: PocketsphinxRecognizer) -> None:
     assert 0.4 < hyps[0].start < hyps[0].end < 1.6
 
 
+def _early_stop_times(settings: PsSettings) -> list[float | None]:
+    """Audio seconds from each real "stop" clip's start to its early (partial) report."""
+    r = PocketsphinxRecognizer(settings=settings)
+    r.set_vocabulary(VOCAB)
+    times: list[float | None] = []
+    for f in sorted((SPEECH / "stop").glob("*.wav")):
+        audio, when = clip("stop", f.name), None
+        r.reset()
+        t0 = r.audio_time
+        for k in range(0, audio.size, 800):
+            early = [h for h in r.accept(audio[k:k + 800]) if h.intent == "stop" and not h.final]
+            if early and when is None:
+                when = r.audio_time - t0
+        r.flush()
+        times.append(when)
+    return times
+
+
+@needs_speech
+def test_decoding_ahead_reports_a_real_stop_a_window_sooner() -> None:
+    """The endpointer hands frames on a window (0.27 s) late; the decoder gets them as they
+    arrive (``decode_ahead``), so the early "stop" comes that much sooner, for the same clips."""
+    delayed = _early_stop_times(replace(PsSettings(), decode_ahead=False))
+    ahead = _early_stop_times(PsSettings())
+    assert [t is not None for t in ahead] == [t is not None for t in delayed]
+    assert sum(t is not None for t in ahead) >= 7
+    assert min(d - a for d, a in zip(delayed, ahead) if d is not None) >= 0.2
+
+
+@needs_speech
+def test_the_decoder_ahead_leaves_the_final_results_as_they_were() -> None:
+    """The main decoder still gets the endpointer's frames: over real clips of commands and of
+    other words in one recognizer (the cepstral mean carrying over), what it decodes for each
+    segment is the same with and without the decoder ahead (which only makes early reports)."""
+    clips = [clip(w, f.name) for w in ("stop", "no", "yes", "off", "up", "go")
+             for f in sorted((SPEECH / w).glob("*.wav"))[:4]]
+
+    def finals(settings: PsSettings) -> list[str]:
+        r = PocketsphinxRecognizer(settings=settings)
+        r.set_vocabulary(VOCAB)
+        out = []
+        for audio in clips:
+            r.reset()
+            hear_samples(audio, r)
+            out.append(r.last_text)
+        return out
+
+    assert finals(PsSettings()) == finals(replace(PsSettings(), decode_ahead=False))
+
+
 @needs_speech
 @pytest.mark.parametrize("word", ["go", "off", "tree", "four", "wow", "nine"])
 def test_real_other_words_are_rejected(rec: PocketsphinxRecognizer, word: str) -> None:

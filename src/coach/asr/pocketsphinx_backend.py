@@ -8,7 +8,9 @@ do not depend on the caller's block size.
 Rejection: the grammar (``ps_grammar``) lets an utterance be one command phrase or any run of
 frequent English words; only an utterance decoded as exactly one command is reported.
 Early report: ``stop`` and ``too painful`` are reported (``final=False``) as soon as the partial
-hypothesis has named the same safety intent for ``early_frames`` consecutive frames. If the
+hypothesis has named the same safety intent for ``early_frames`` consecutive frames; those
+partial results come from a second decoder given each frame as it arrives (``ps_ahead``), not
+a window (0.27 s) late as the endpointer hands them to the main decoder. If the
 partial results of a segment named both ``stop`` and ``too_painful``, or the other one fits the
 segment at least as well (``ps_verify``), ``unsure`` is reported instead, with both as
 alternatives. A segment is reported at most once.
@@ -22,7 +24,6 @@ the first that fits well. This is what lifts real people's "stop" from 7 to 9 in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -30,91 +31,11 @@ import pocketsphinx
 
 from coach.asr.base import SAFETY_INTENTS, SAMPLE_RATE, Hypothesis
 from coach.asr.ps_grammar import build_grammar, check_vocabulary, competitors
+from coach.asr.ps_ahead import AheadDecoder
 from coach.asr.ps_preroll import PreRoll
-from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files
+from coach.asr.ps_settings import PsSettings
+from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files, word_span
 from coach.errors import CoachError
-
-
-
-@dataclass(frozen=True)
-class PsSettings:
-    """Tuning of the pocketsphinx backend (chosen with bench/ps_tune.py).
-
-    competitor_count: how many frequent words compete with the commands.
-    command_weight: grammar weight of the command branch against the competitor branch.
-    early_frames: 30 ms frames a partial safety hypothesis must hold before it is reported.
-    vad_window: seconds of audio the endpointer decides on; vad_ratio: fraction of it that
-        must be speech (or silence) to switch.
-    vad_mode: endpointer aggressiveness 0..3.
-    max_segment: seconds; a longer speech segment is cut and decoded.
-    silprob, fillprob: pocketsphinx's probabilities of inserting silence / noise fillers.
-    cmn: cepstral mean normalisation mode ("live" works on partial results).
-    min_competitor_phones: competitor words shorter than this (in phones) are left out.
-    exclude_competitors: words never used as competitors (for honest benchmarking).
-    intent_boost: (intent, factor) pairs multiplying the grammar weight of that intent's phrases.
-    near_competitors: (command word, phone edit distance) pairs: competitor words that close to
-        the command word's pronunciation are left out.
-    pair_weight: grammar weight of a run of two competitor words against one competitor word.
-    decoder_options: further pocketsphinx options (name, value), e.g. ("beam", 1e-60).
-    verify: False turns the second pass off (grammar decisions only, for benchmarking).
-    verify_min: the least fit (``ps_verify`` score) at which a decoded intent is reported.
-    rescue: (intent, fit) pairs tried in order on a segment the grammar rejected: the first
-        intent in the vocabulary that fits at least that well is reported.
-    rescue_max: seconds; a longer segment is not rescued (in a long stretch of speech some
-        part fits any short word).
-    verify_window: seconds; only the end of a longer segment is verified (bounds the cost).
-    hiss: turn digital silence into +-2 LSB noise before the endpointer (off by default).
-    """
-
-    competitor_count: int = 100
-    command_weight: float = 10000.0
-    early_frames: int = 4
-    vad_window: float = 0.3
-    vad_ratio: float = 0.9
-    vad_mode: int = 0
-    max_segment: float = 8.0
-    silprob: float = 0.1
-    fillprob: float = 0.1
-    cmn: str = "live"
-    min_competitor_phones: int = 1
-    exclude_competitors: tuple[str, ...] = ()
-    intent_boost: tuple[tuple[str, float], ...] = ()
-    near_competitors: tuple[tuple[str, int], ...] = ()
-    pair_weight: float = 1.0
-    decoder_options: tuple[tuple[str, float], ...] = ()
-    verify: bool = True
-    verify_min: float = -0.003
-    rescue: tuple[tuple[str, float], ...] = (("stop", -0.0015), ("yes", -0.0012))
-    rescue_max: float = 2.0
-    hiss: bool = False  # on, the live barge-in e2e test got slower than 500 ms: see issue notes
-    verify_window: float = 3.0
-    preroll: float = 0.15
-    """Seconds of audio from before the endpointer's speech start also given to the decoder,
-    when the segment is within ``preroll_snr`` dB of the noise floor (``ps_preroll``)."""
-    preroll_snr: float = 40.0
-    cmn_reset: bool = False
-    """Start every segment from the model's initial cepstral mean instead of the one left by the
-    segments before (live CMN otherwise carries over: after seconds of quiet echo residue, a
-    loud "stop" was heard as "pause" or not at all in the live loopback test; a replay of that
-    recording with the reset heard both). Off: on the real-people sample (``bench/ps_tune.py
-    --cmn-reset``) it caught the same commands and rejected 3-6 fewer of 270 other words."""
-    echo_keeps_cmn: bool = True
-    """A segment heard while the coach's own voice sounded (``note_far_end``) leaves the
-    cepstral mean as it was before the segment: seconds of quiet echo residue otherwise pull
-    the live mean far below a user's voice (see ``note_far_end``)."""
-
-
-def word_span(segments: Sequence[tuple[str, int, int]], seg_start: float, start: float,
-              end: float) -> tuple[float, float]:
-    """[start, end] narrowed to the words among ``segments`` (pocketsphinx's word, first and
-    last 10 ms frame from ``seg_start``), leaving out silence, noise fillers and the grammar's
-    null transitions (``(NULL)``, at frame -1 or between words); unchanged when none is left."""
-    words = [(a, b) for w, a, b in segments if not w.startswith(("<", "[", "+", "("))]
-    if not words:
-        return start, end
-    frame = 0.01  # pocketsphinx frames: 100 per second
-    return (max(start, seg_start + words[0][0] * frame),
-            min(end, seg_start + (words[-1][1] + 1) * frame))
 
 
 class PocketsphinxRecognizer:
@@ -132,6 +53,12 @@ class PocketsphinxRecognizer:
                                              cmn=settings.cmn, bestpath=False,
                                              silprob=settings.silprob, fillprob=settings.fillprob,
                                              **dict(settings.decoder_options))
+        self._ahead = AheadDecoder(hmm, self._decoder, settings.vad_mode,
+                                   window=max(16, round(settings.vad_window / 0.03) + 1),
+                                   cmn=settings.cmn,
+                                   bestpath=False, silprob=settings.silprob,
+                                   fillprob=settings.fillprob, **dict(settings.decoder_options)) \
+            if settings.decode_ahead else None
         self._verifier = IntentVerifier(hmm, dic) if settings.verify else None
         self._cmn_init = self._decoder.get_cmn()
         self._by_phrase: dict[str, str] = {}
@@ -143,9 +70,11 @@ class PocketsphinxRecognizer:
             window=settings.vad_window, ratio=settings.vad_ratio, vad_mode=settings.vad_mode,
             sample_rate=SAMPLE_RATE)
         self._frame_samples = self._endpointer.frame_bytes // 2
+        self._window = max(1, round(settings.vad_window * SAMPLE_RATE / self._frame_samples))
+        """Frames in the endpointer's window: it hands each frame on ``_window - 1`` late."""
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
-                                settings.preroll_snr)
+                                settings.preroll_snr, history=max(64, self._window))
         self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._in_utt = False
@@ -171,6 +100,8 @@ class PocketsphinxRecognizer:
             name = self._search_names[grammar] = f"vocab{len(self._search_names) + 1}"
             self._decoder.add_jsgf_string(name, grammar)
         self._decoder.activate_search(name)
+        if self._ahead is not None:
+            self._ahead.use_grammar(grammar, {w for p in by_phrase for w in p.split()} | set(fillers))
         self._by_phrase = by_phrase
         self._phrases = {}
         for phrase, intent in by_phrase.items():
@@ -195,8 +126,9 @@ class PocketsphinxRecognizer:
         if self._endpointer.in_speech:  # (end_stream raises on no data: give it one sample)
             tail = self._pending if self._pending.size else np.zeros(1, dtype=np.int16)
             speech = self._endpointer.end_stream(tail.tobytes())
-            if speech and self._in_utt:
-                out.extend(self._feed(speech))
+            if speech and self._in_utt:  # (the decoder ahead has had all but the tail)
+                out.extend(self._feed(speech, [(self._pending.tobytes(), False)]
+                                      if self._pending.size else []))
         self._pending = np.zeros(0, dtype=np.int16)
         if self._in_utt:
             out.extend(self._end_segment(self._frames_fed * self._frame_samples / SAMPLE_RATE))
@@ -229,6 +161,8 @@ class PocketsphinxRecognizer:
     def _reset_segment(self) -> None:
         self._seg_start = 0.0
         self._seg_frames = 0
+        self._ahead_frames = 0
+        self._held: list[bytes] = []
         self._run_intent = ""
         self._run_len = 0
         self._seen_safety: set[str] = set()
@@ -240,7 +174,7 @@ class PocketsphinxRecognizer:
 
     def _abort_utterance(self) -> None:
         if self._in_utt:
-            self._decoder.end_utt()
+            self._end_utt()
             self._in_utt = False
             self._keep_cmn_after_echo()
         self._reset_segment()
@@ -261,6 +195,8 @@ class PocketsphinxRecognizer:
         was_in_speech = self._endpointer.in_speech
         raw = frame.tobytes()
         self._preroll.push(raw)
+        if self._ahead is not None:
+            self._ahead.judge(raw)
         speech = self._endpointer.process(raw)
         self._frames_fed += 1
         out: list[Hypothesis] = []
@@ -272,15 +208,26 @@ class PocketsphinxRecognizer:
             self._start_utt()
             self._in_utt = True
             self._feed_preroll()
-        out.extend(self._feed(speech))
+            first = round(self._seg_start * SAMPLE_RATE / self._frame_samples)
+            count = min(self._window, self._frames_fed - first)
+            ahead = list(zip(self._preroll.last(count), self._ahead.judged(count))) \
+                if self._ahead is not None else []
+        else:
+            ahead = [(raw, self._ahead.judged(1)[0])] if self._ahead is not None else []
+        out.extend(self._feed(speech, ahead))
         if not self._endpointer.in_speech:
             out.extend(self._end_segment(float(self._endpointer.speech_end)))
         elif self._seg_frames * self._frame_samples >= self.settings.max_segment * SAMPLE_RATE:
             now = self._frames_fed * self._frame_samples / SAMPLE_RATE
             out.extend(self._end_segment(now))
-            self._seg_start = now
+            lag = self._window - 1  # the frames the main decoder gets next, had by the one ahead
+            self._seg_start = (self._frames_fed - lag) * self._frame_samples / SAMPLE_RATE
             self._start_utt()
             self._in_utt = True
+            if self._ahead is not None:
+                for f in self._preroll.last(lag):
+                    self._ahead.feed(f)
+                    self._ahead_frames += 1
         return out
 
     def _start_utt(self) -> None:
@@ -289,7 +236,14 @@ class PocketsphinxRecognizer:
         if self.settings.echo_keeps_cmn:
             self._seg_cmn = self._decoder.get_cmn()
         self._seg_far_end = self._far_end
+        if self._ahead is not None:
+            self._ahead.start()
         self._decoder.start_utt()
+
+    def _end_utt(self) -> None:
+        self._decoder.end_utt()
+        if self._ahead is not None:
+            self._ahead.end()
 
     def _feed_preroll(self) -> None:
         """Give the decoder the pre-roll (``PreRoll.before``) of the segment just opened; the
@@ -298,14 +252,40 @@ class PocketsphinxRecognizer:
         frames = self._preroll.before(self._frames_fed - first)
         if frames:
             self._decoder.process_raw(b"".join(frames), no_search=False, full_utt=False)
+            if self._ahead is not None:
+                self._ahead.feed(b"".join(frames))
             self._seg_frames += len(frames)
+            self._ahead_frames += len(frames)
             self._seg_start -= len(frames) * self._frame_samples / SAMPLE_RATE
 
-    def _feed(self, speech: bytes) -> list[Hypothesis]:
+    def _feed(self, speech: bytes, ahead: list[tuple[bytes, bool]]) -> list[Hypothesis]:
+        """``speech``: the endpointer's frames, for the main decoder; ``ahead``: the frames
+        that have arrived since the decoder ahead was last fed (``decode_ahead``), each with
+        whether it is one the endpointer will keep (``AheadDecoder.judge``). The others are
+        held back until a kept one follows, so the decoder ahead is given the segment's frames
+        only, as the main decoder is: given the window after a segment too, its cepstral mean
+        and noise estimate drifted from the main decoder's and its partial results with them
+        (a real "off" heard as "ouch")."""
         self._decoder.process_raw(speech, no_search=False, full_utt=False)
         self._speech.append(speech)
         self._seg_frames += len(speech) // 2 // self._frame_samples
-        hyp = self._decoder.hyp()
+        if self._ahead is None:
+            return self._early(self._decoder, self._seg_frames)
+        out: list[Hypothesis] = []
+        for frame, judged in ahead:
+            if not judged:  # fed once speech follows: never if the endpointer ends first
+                self._held.append(frame)
+                continue
+            for f in [*self._held, frame]:
+                self._ahead.feed(f)
+                self._ahead_frames += len(f) // 2 // self._frame_samples
+            self._held = []
+            out.extend(self._early(self._ahead.decoder, self._ahead_frames))
+        return out
+
+    def _early(self, decoder: pocketsphinx.Decoder, frames: int) -> list[Hypothesis]:
+        """The early report: ``decoder``'s partial result, ``frames`` into the segment."""
+        hyp = decoder.hyp()
         intent = self._by_phrase.get(hyp.hypstr.strip(), "") if hyp is not None else ""
         if intent and intent == self._run_intent:
             self._run_len += 1
@@ -316,8 +296,8 @@ class PocketsphinxRecognizer:
         if (intent in SAFETY_INTENTS and not self._reported
                 and self._run_len >= self.settings.early_frames):
             self._reported = intent
-            now = self._seg_start + self._seg_frames * self._frame_samples / SAMPLE_RATE
-            start, end = self._word_span(self._seg_start, now)
+            now = self._seg_start + frames * self._frame_samples / SAMPLE_RATE
+            start, end = self._word_span(self._seg_start, now, decoder)
             return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, start, end, final=False)]
         return []
 
@@ -361,7 +341,7 @@ class PocketsphinxRecognizer:
         return "", 0.0
 
     def _end_segment(self, end: float) -> list[Hypothesis]:
-        self._decoder.end_utt()
+        self._end_utt()
         self._in_utt = False
         hyp = self._decoder.hyp()
         reported = self._reported  # the intent acted on early ("" if none)
@@ -384,13 +364,15 @@ class PocketsphinxRecognizer:
         self._reset_segment()
         return out
 
-    def _word_span(self, start: float, end: float) -> tuple[float, float]:
+    def _word_span(self, start: float, end: float,
+                   decoder: pocketsphinx.Decoder | None = None) -> tuple[float, float]:
         """Seconds where the words decoded so far lie inside the segment [start, end] (for a
         partial result too). The self-speech filter judges the user's voice over this span:
         over a segment of several seconds of the coach's echo a stray spike of the echo stage's
         ratio was enough to keep "what can i say", and, for an early report timed by the whole
         segment, the coach's own "... or stop" 7 s into a segment (live echo tests)."""
-        return word_span([(w.word, w.start_frame, w.end_frame) for w in self._decoder.seg() or ()],
+        segments = (decoder or self._decoder).seg() or ()
+        return word_span([(w.word, w.start_frame, w.end_frame) for w in segments],
                          self._seg_start, start, end)
 
     def _hypothesis(self, intent: str, text: str, confidence: float, start: float, end: float,

@@ -33,6 +33,11 @@ class PreRoll:
         """Every frame given to the endpointer, in order."""
         self._recent.append(frame)
 
+    def last(self, count: int) -> list[bytes]:
+        """The newest ``count`` frames (fewer if fewer are kept)."""
+        recent = list(self._recent)
+        return recent[max(0, len(recent) - count):]
+
     def before(self, segment_frames: int) -> list[bytes]:
         """The frames just before a segment of the newest ``segment_frames`` frames; [] when the
         segment stands far above the noise floor. Digital silence at their head is left out (no

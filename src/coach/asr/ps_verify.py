@@ -81,3 +81,16 @@ def model_files(model_dir: str | None) -> tuple[str, str]:
     """(acoustic model dir, dictionary) of the en-US model shipped in the pocketsphinx wheel."""
     base = model_dir or os.path.join(pocketsphinx.get_model_path(), "en-us")
     return os.path.join(base, "en-us"), os.path.join(base, "cmudict-en-us.dict")
+
+
+def word_span(segments: Sequence[tuple[str, int, int]], seg_start: float, start: float,
+              end: float) -> tuple[float, float]:
+    """[start, end] narrowed to the words among ``segments`` (pocketsphinx's word, first and
+    last 10 ms frame from ``seg_start``), leaving out silence, noise fillers and the grammar's
+    null transitions (``(NULL)``, at frame -1 or between words); unchanged when none is left."""
+    words = [(a, b) for w, a, b in segments if not w.startswith(("<", "[", "+", "("))]
+    if not words:
+        return start, end
+    frame = 0.01  # pocketsphinx frames: 100 per second
+    return (max(start, seg_start + words[0][0] * frame),
+            min(end, seg_start + (words[-1][1] + 1) * frame))
