@@ -53,12 +53,6 @@ class PocketsphinxRecognizer:
                                              cmn=settings.cmn, bestpath=False,
                                              silprob=settings.silprob, fillprob=settings.fillprob,
                                              **dict(settings.decoder_options))
-        self._ahead = AheadDecoder(hmm, self._decoder, settings.vad_mode,
-                                   window=max(16, round(settings.vad_window / 0.03) + 1),
-                                   cmn=settings.cmn,
-                                   bestpath=False, silprob=settings.silprob,
-                                   fillprob=settings.fillprob, **dict(settings.decoder_options)) \
-            if settings.decode_ahead else None
         self._verifier = IntentVerifier(hmm, dic) if settings.verify else None
         self._cmn_init = self._decoder.get_cmn()
         self._by_phrase: dict[str, str] = {}
@@ -72,6 +66,11 @@ class PocketsphinxRecognizer:
         self._frame_samples = self._endpointer.frame_bytes // 2
         self._window = max(1, round(settings.vad_window * SAMPLE_RATE / self._frame_samples))
         """Frames in the endpointer's window: it hands each frame on ``_window - 1`` late."""
+        self._ahead = AheadDecoder(
+            hmm, self._decoder, settings.vad_mode, self._window, self._frame_samples / SAMPLE_RATE,
+            cmn=settings.cmn, bestpath=False, silprob=settings.silprob,
+            fillprob=settings.fillprob, **dict(settings.decoder_options)) \
+            if settings.decode_ahead else None
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
                                 settings.preroll_snr, history=max(64, self._window))
@@ -101,7 +100,8 @@ class PocketsphinxRecognizer:
             self._decoder.add_jsgf_string(name, grammar)
         self._decoder.activate_search(name)
         if self._ahead is not None:
-            self._ahead.use_grammar(grammar, {w for p in by_phrase for w in p.split()} | set(fillers))
+            words = {w for phrase in by_phrase for w in phrase.split()} | set(fillers)
+            self._ahead.use_grammar(grammar, words)
         self._by_phrase = by_phrase
         self._phrases = {}
         for phrase, intent in by_phrase.items():

@@ -26,10 +26,11 @@ from coach.asr.base import SAMPLE_RATE
 
 class AheadDecoder:
     """A pocketsphinx decoder that follows ``main``'s grammar and cepstral mean. ``vad_mode``:
-    the endpointer's voice detector mode; ``window``: frames of recent judgements kept."""
+    the endpointer's voice detector mode; ``window``: frames in the endpointer's window (as
+    many judgements are kept); ``frame``: seconds per frame."""
 
-    def __init__(self, hmm: str, main: pocketsphinx.Decoder, vad_mode: int, window: int = 16,
-                 frame: float = 0.03, **options: object) -> None:
+    def __init__(self, hmm: str, main: pocketsphinx.Decoder, vad_mode: int, window: int,
+                 frame: float, **options: object) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".dict") as empty:
             self.decoder = pocketsphinx.Decoder(hmm=hmm, dict=empty.name, lm=None,
                                                 loglevel="FATAL", **options)
