@@ -208,9 +208,8 @@ class PocketsphinxRecognizer:
             self._start_utt()
             self._in_utt = True
             self._feed_preroll()
-            first = round(self._seg_start * SAMPLE_RATE / self._frame_samples)
-            count = min(self._window, self._frames_fed - first)
-            ahead = list(zip(self._preroll.last(count), self._ahead.judged(count))) \
+            # catch up: ``speech`` is the first of the window's frames, all had by now
+            ahead = list(zip(self._preroll.last(self._window), self._ahead.judged(self._window))) \
                 if self._ahead is not None else []
         else:
             ahead = [(raw, self._ahead.judged(1)[0])] if self._ahead is not None else []

@@ -58,9 +58,10 @@ class AheadDecoder:
         """Listen with this JSGF ``grammar`` (as the main decoder does); ``words``: the words
         in it, whose pronunciations (and alternates: "the(2)") come from the main decoder."""
         for word in words:
+            if self.decoder.lookup_word(word) is not None:  # added with its alternates before
+                continue
             for variant in self._variants(word):
-                if self.decoder.lookup_word(variant) is None:
-                    self.decoder.add_word(variant, self._main.lookup_word(variant), False)
+                self.decoder.add_word(variant, self._main.lookup_word(variant), False)
         if grammar != self._grammar:  # one search at a time: each one kept costs ~3 MB
             self.decoder.add_jsgf_string("ahead", grammar)
             self._grammar = grammar
