@@ -96,9 +96,11 @@ TARGETS = ("welcome", "disclaimer", "how_to_talk", "screening_intro", "screen_he
            "HOLD", "HOLD")
 """Where the stop lands: inside these lines, or (HOLD) in the silent hold after hold_start."""
 
-KINDS = ("ours", "ours_delayed", "ours_finals", "naive")
-"""ours: the shipped backend; ours_delayed: the same with the decoder fed the endpointer's
-frames, a window late (``PsSettings.decode_ahead`` off, as before 2026-12-02); ours_finals: the
+KINDS = ("ours", "ours_no_pause", "ours_delayed", "ours_finals", "naive")
+"""ours: the shipped backend; ours_no_pause: the same without the early report at a pause
+(``PsSettings.pause_frames`` 0, as before 2026-12-02 afternoon); ours_delayed: the same with the
+decoder fed the endpointer's frames, a window late (``PsSettings.decode_ahead`` off, as before
+2026-12-02); ours_finals: the
 same recognizer acting only on final results (early report off; its endpointer settings are
 pocketsphinx's defaults); naive: bench_peers."""
 
@@ -117,6 +119,8 @@ def make_recognizer(kind: str):
     import bench_peers
     if kind == "ours":
         return PocketsphinxRecognizer()
+    if kind == "ours_no_pause":
+        return PocketsphinxRecognizer(settings=PsSettings(pause_frames=0))
     if kind == "ours_delayed":
         return PocketsphinxRecognizer(settings=PsSettings(decode_ahead=False))
     if kind == "ours_finals":

@@ -8,17 +8,18 @@ do not depend on the caller's block size.
 Rejection: the grammar (``ps_grammar``) lets an utterance be one command phrase or any run of
 frequent English words; only an utterance decoded as exactly one command is reported.
 Early report: ``stop`` and ``too painful`` are reported (``final=False``) as soon as the partial
-hypothesis has named the same safety intent for ``early_frames`` consecutive frames; those
-partial results come from a second decoder given each frame as it arrives (``ps_ahead``), not
-a window (0.27 s) late as the endpointer hands them to the main decoder. If the
-partial results of a segment named both ``stop`` and ``too_painful``, or the other one fits the
-segment at least as well (``ps_verify``), ``unsure`` is reported instead, with both as
-alternatives. A segment is reported at most once.
+hypothesis has named the same safety intent for ``early_frames`` consecutive frames, or at the
+pause after the word (``ps_early``); those partial results come from a second decoder given
+each frame as it arrives (``ps_ahead``), not a window (0.27 s) late as the endpointer hands them
+to the main decoder. If the partial results of a segment named both ``stop`` and
+``too_painful``, or the other one fits the segment at least as well (``ps_verify``), ``unsure``
+is reported instead, with both as alternatives. A segment is reported at most once.
 Verification (``ps_verify``): a finished segment decoded as an intent other than ``stop`` or
 ``too painful`` is scored against that intent's phrases and dropped if it fits too poorly (the
 safety intents are never dropped: a missed "stop" costs more than a false one); a short segment
 the grammar rejected is scored against the rescue intents ("stop", then "yes") and reported as
-the first that fits well. This is what lifts real people's "stop" from 7 to 9 in 10 (see bench/README.md).
+the first that fits well. This is what lifts real people's "stop" from 7 to 9 in 10 (see
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pocketsphinx
 from coach.asr.base import SAFETY_INTENTS, SAMPLE_RATE, Hypothesis
 from coach.asr.ps_grammar import build_grammar, check_vocabulary, competitors
 from coach.asr.ps_ahead import AheadDecoder
+from coach.asr.ps_early import EarlyRule
 from coach.asr.ps_preroll import PreRoll
 from coach.asr.ps_settings import PsSettings
 from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files, word_span
@@ -74,6 +76,7 @@ class PocketsphinxRecognizer:
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
                                 settings.preroll_snr, history=max(64, self._window))
+        self._rule = EarlyRule(settings.early_frames, settings.pause_frames)
         self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._in_utt = False
@@ -103,6 +106,7 @@ class PocketsphinxRecognizer:
             words = {w for phrase in by_phrase for w in phrase.split()} | set(fillers)
             self._ahead.use_grammar(grammar, words)
         self._by_phrase = by_phrase
+        self._rule.use(by_phrase)
         self._phrases = {}
         for phrase, intent in by_phrase.items():
             self._phrases.setdefault(intent, []).append(phrase)
@@ -163,10 +167,7 @@ class PocketsphinxRecognizer:
         self._seg_frames = 0
         self._ahead_frames = 0
         self._held: list[bytes] = []
-        self._run_intent = ""
-        self._run_len = 0
-        self._seen_safety: set[str] = set()
-        self._reported = ""
+        self._rule.reset()
         self._speech: list[bytes] = []
         self._fits: dict[tuple[str, int], float] = {}
         self._seg_far_end = False
@@ -274,6 +275,7 @@ class PocketsphinxRecognizer:
         for frame, judged in ahead:
             if not judged:  # fed once speech follows: never if the endpointer ends first
                 self._held.append(frame)
+                out.extend(self._early_at_pause())
                 continue
             for f in [*self._held, frame]:
                 self._ahead.feed(f)
@@ -283,22 +285,24 @@ class PocketsphinxRecognizer:
         return out
 
     def _early(self, decoder: pocketsphinx.Decoder, frames: int) -> list[Hypothesis]:
-        """The early report: ``decoder``'s partial result, ``frames`` into the segment."""
+        """The early report (``ps_early``): ``decoder``'s partial result, ``frames`` into the
+        segment."""
         hyp = decoder.hyp()
-        intent = self._by_phrase.get(hyp.hypstr.strip(), "") if hyp is not None else ""
-        if intent and intent == self._run_intent:
-            self._run_len += 1
-        else:
-            self._run_intent, self._run_len = intent, 1 if intent else 0
-        if intent in SAFETY_INTENTS and self._run_len >= 2:
-            self._seen_safety.add(intent)
-        if (intent in SAFETY_INTENTS and not self._reported
-                and self._run_len >= self.settings.early_frames):
-            self._reported = intent
-            now = self._seg_start + frames * self._frame_samples / SAMPLE_RATE
-            start, end = self._word_span(self._seg_start, now, decoder)
-            return [self._hypothesis(intent, hyp.hypstr.strip(), 0.5, start, end, final=False)]
-        return []
+        intent = self._rule.partial(hyp.hypstr.strip() if hyp is not None else "")
+        return self._early_report(intent, decoder, frames) if intent else []
+
+    def _early_at_pause(self) -> list[Hypothesis]:
+        """The early report at a pause (``ps_early``): as many frames held back in a row."""
+        intent = self._rule.pause(len(self._held))
+        return self._early_report(intent, self._ahead.decoder,
+                                  self._ahead_frames + len(self._held)) if intent else []
+
+    def _early_report(self, intent: str, decoder: pocketsphinx.Decoder,
+                      frames: int) -> list[Hypothesis]:
+        now = self._seg_start + frames * self._frame_samples / SAMPLE_RATE
+        start, end = self._word_span(self._seg_start, now, decoder)
+        text = decoder.hyp().hypstr.strip()
+        return [self._hypothesis(intent, text, 0.5, start, end, final=False)]
 
     def _fit(self, intent: str) -> float | None:
         """How well the segment so far fits ``intent`` (None when verification is off)."""
@@ -343,7 +347,7 @@ class PocketsphinxRecognizer:
         self._end_utt()
         self._in_utt = False
         hyp = self._decoder.hyp()
-        reported = self._reported  # the intent acted on early ("" if none)
+        reported = self._rule.reported  # the intent acted on early ("" if none)
         start = self._seg_start
         text = hyp.hypstr.strip() if hyp is not None else ""
         intent = self._by_phrase.get(text, "")
@@ -379,7 +383,7 @@ class PocketsphinxRecognizer:
         """An early (partial) report trusts the grammar alone: the forced alignments that compare
         "stop" with "too painful" cost 40-100 ms, too much between a user's "stop" and the
         speaker going silent. They run when the segment ends (``_end_segment``)."""
-        if intent in SAFETY_INTENTS and (len(self._seen_safety) > 1
+        if intent in SAFETY_INTENTS and (self._rule.seen_both
                                          or (final and self._rival_fits_better(intent))):
             return self._unsure(text, confidence, start, end, final)
         return Hypothesis(intent, text, confidence, start, end, final)

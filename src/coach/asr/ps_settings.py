@@ -67,6 +67,9 @@ class PsSettings:
     loud "stop" was heard as "pause" or not at all in the live loopback test; a replay of that
     recording with the reset heard both). Off: on the real-people sample (``bench/ps_tune.py
     --cmn-reset``) it caught the same commands and rejected 3-6 fewer of 270 other words."""
+    pause_frames: int = 2
+    """Frames of silence after a word (``decode_ahead``) at which a safety intent in the decoder
+    ahead's last partial result is reported early, however briefly it held (0: off)."""
     decode_ahead: bool = True
     """The early report (``early_frames``) is decided on a second decoder fed each frame as
     it arrives (``ps_ahead``): the endpointer hands frames on a window late (0.27 s at
