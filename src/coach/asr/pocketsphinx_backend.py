@@ -79,6 +79,8 @@ class PocketsphinxRecognizer:
         self._rule = EarlyRule(settings.early_frames, settings.pause_frames)
         self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
+        self._resume_frame = 0
+        """No segment opens mid-speech on a frame before this one (``_abort_utterance``)."""
         self._in_utt = False
         self._far_end = False
         self._reset_segment()
@@ -175,6 +177,11 @@ class PocketsphinxRecognizer:
 
     def _abort_utterance(self) -> None:
         if self._in_utt:
+            if self._rule.reported and self._endpointer.in_speech:
+                # the endpointer is a window behind: what it hands on next is the end of the
+                # word just reported, and decoded again in a new vocabulary "painful"'s tail
+                # was heard as "help" (live e2e). A new segment starts after the frames had.
+                self._resume_frame = self._frames_fed
             self._end_utt()
             self._in_utt = False
             self._keep_cmn_after_echo()
@@ -204,11 +211,16 @@ class PocketsphinxRecognizer:
         if speech is None or not self._by_phrase:
             return out
         if not was_in_speech or not self._in_utt:
+            first = self._frames_fed - self._window  # the frame ``speech`` holds
+            if was_in_speech and first < self._resume_frame:
+                return out  # the rest of a word already reported (``_abort_utterance``)
             self._reset_segment()
-            self._seg_start = float(self._endpointer.speech_start)
+            self._seg_start = float(self._endpointer.speech_start) if not was_in_speech \
+                else first * self._frame_samples / SAMPLE_RATE
             self._start_utt()
             self._in_utt = True
-            self._feed_preroll()
+            if not was_in_speech:  # (reopened mid-speech, the frames before are that speech)
+                self._feed_preroll()
             # catch up: ``speech`` is the first of the window's frames, all had by now
             ahead = list(zip(self._preroll.last(self._window), self._ahead.judged(self._window))) \
                 if self._ahead is not None else []
