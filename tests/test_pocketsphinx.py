@@ -84,9 +84,7 @@ def test_a_stop_whose_partial_settles_late_is_reported_at_the_pause() -> None:
     is reported: the same stops, none later, and those final-only before ~0.2 s sooner."""
     vocab = {**VOCAB, "stop": ["stop", "stop now", "stop the session"]}
     rng = np.random.default_rng(0)
-    words = [espeak("stop", v, r).astype(float)
-             for v in ("en-029+Andrea", "en-gb-x-rp+Andrea", "en-us+m7", "en-us", "en-us-nyc")
-             for r in (120, 160, 200)]
+    words = [w.astype(float) for w in espeak_variants("stop")]
     clips = [to_int16(w + rng.normal(0, 3.0, w.size)) for w in words]  # no digital silence
 
     def reports(pause_frames: int) -> list[tuple[float, bool] | None]:
@@ -120,22 +118,21 @@ def _reports_across_a_change(text: str, after: dict[str, list[str]]) -> list[lis
     rng = np.random.default_rng(1)
     r = PocketsphinxRecognizer()
     out = []
-    for v in ("en-029+Andrea", "en-gb-x-rp+Andrea", "en-us+m7", "en-us", "en-us-nyc"):
-        for rate in (120, 160, 200):
-            w = np.concatenate([espeak(text, v, rate), PAD]).astype(float)
-            audio = to_int16(w + rng.normal(0, 3.0, w.size))
-            r.set_vocabulary(hold)
-            r.reset()
-            got: list[str] = []
-            change_at = None
-            for n, k in enumerate(range(0, audio.size, 800)):
-                if n == change_at:
-                    r.set_vocabulary(after)
-                hyps = r.accept(audio[k:k + 800])
-                if change_at is None and any(h.intent == "too_painful" for h in hyps):
-                    change_at = n + 1
-                got += [h.intent for h in hyps]
-            out.append(got + [h.intent for h in r.flush()])
+    for spoken in espeak_variants(text):
+        w = np.concatenate([spoken, PAD]).astype(float)
+        audio = to_int16(w + rng.normal(0, 3.0, w.size))
+        r.set_vocabulary(hold)
+        r.reset()
+        got: list[str] = []
+        change_at = None
+        for n, k in enumerate(range(0, audio.size, 800)):
+            if n == change_at:
+                r.set_vocabulary(after)
+            hyps = r.accept(audio[k:k + 800])
+            if change_at is None and any(h.intent == "too_painful" for h in hyps):
+                change_at = n + 1
+            got += [h.intent for h in hyps]
+        out.append(got + [h.intent for h in r.flush()])
     return out
 
 
@@ -208,6 +205,13 @@ def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
     samples, sr = read_wav(tmp)
     tmp.unlink()
     return np.concatenate([PAD, to_16k_int16(samples, sr), PAD])
+
+
+def espeak_variants(text: str) -> list[np.ndarray]:
+    """``text`` in 5 espeak-ng voices at 3 rates each (``espeak``), in that order."""
+    return [espeak(text, v, r)
+            for v in ("en-029+Andrea", "en-gb-x-rp+Andrea", "en-us+m7", "en-us", "en-us-nyc")
+            for r in (120, 160, 200)]
 
 
 def test_block_size_does_not_change_results() -> None:
