@@ -13,7 +13,9 @@ Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
        [--rates 130,155,180] [--no-synth] [--boost stop=3,too_painful=3] [--near stop=2]
        [--beam 1e-80] [--no-verify] [--cmn-reset] [--preroll 0.15] [--noise 300] [--delayed]
-       [--pause-frames 0]
+       [--pause-frames 0] [--no-answer-check]
+``--no-answer-check``: the answers of the screening and full vocabularies decided by pocketsphinx
+alone, as before Whisper (``coach.asr.whisper_check``) decided them: the peer of the figures.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ def main() -> None:
                     help="decode the endpointer's delayed frames (PsSettings.decode_ahead off)")
     ap.add_argument("--pause-frames", type=int, default=base.pause_frames,
                     help="PsSettings.pause_frames (0: no early report at a pause)")
+    ap.add_argument("--no-answer-check", action="store_true",
+                    help="no Whisper on the answers (PsSettings.answer_check off)")
     ap.add_argument("--noise", type=float, default=0.0,
                     help="white noise of this RMS (int16) over the real clips: a noise floor")
     a = ap.parse_args()
@@ -150,7 +154,7 @@ def main() -> None:
                        near_competitors=tuple((k, int(v)) for k, v in pairs(a.near)),
                        decoder_options=beams, verify=not a.no_verify,
                        cmn_reset=a.cmn_reset, preroll=a.preroll, decode_ahead=not a.delayed,
-                       pause_frames=a.pause_frames)
+                       pause_frames=a.pause_frames, answer_check=not a.no_answer_check)
     t0 = time.monotonic()
     real = real_clips()
     if a.noise:

@@ -345,8 +345,8 @@ def test_real_people_stop_caught_9_in_10_and_95_in_100_others_rejected(
     print(f"real people, {state}: caught {caught} of 10 each; "
           f"others rejected {rejected}/{len(others)}")
     assert caught["stop"] >= 9
-    if state == "screening":
-        assert caught["yes"] >= 8  # measured 9/10; "no" 6/10 (bench/README.md)
+    if state == "screening":  # answers decided by Whisper (whisper_check); without: 9/10, 6/10
+        assert caught["yes"] >= 9 and caught["no"] >= 9
     assert rejected >= 0.95 * len(others)
 
 
@@ -359,8 +359,9 @@ def test_verification_rescues_a_real_stop_the_grammar_alone_misses() -> None:
     vocab = {name: list(content[name]["phrases"]) for name in SCREENING}
     clips = [(w, a) for w, a in _sample_clips() if w in ("no", "off", "on", "stop")]
     runs = {}
-    for verify in (False, True):
-        r = PocketsphinxRecognizer(settings=replace(PsSettings(), verify=verify))
+    for verify in (False, True):  # (the forced alignments alone: no Whisper on the answers)
+        r = PocketsphinxRecognizer(settings=replace(PsSettings(), verify=verify,
+                                                    answer_check=False))
         r.set_vocabulary(vocab)
         runs[verify] = []
         for w, a in clips:

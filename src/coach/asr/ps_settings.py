@@ -75,6 +75,13 @@ class PsSettings:
     it arrives (``ps_ahead``): the endpointer hands frames on a window late (0.27 s at
     ``vad_window`` 0.3), and a partial "stop" came that much after the word. The main decoder,
     the final results and the second pass keep the endpointer's frames."""
+    answer_check: bool = True
+    """Short segments of an answer vocabulary are decided by Whisper tiny.en (``whisper_check``),
+    when it is installed: real people's "no" 6 -> 9 in 10 or better (bench/ps_tune.py)."""
+    answer_intents: tuple[str, ...] = ("yes", "no")
+    """A vocabulary with any of these intents is an answer's (``answer_check``)."""
+    answer_max: float = 3.0
+    """Seconds: a longer segment is not given to Whisper (it is not a short answer)."""
     echo_keeps_cmn: bool = True
     """A segment heard while the coach's own voice sounded (``note_far_end``) leaves the
     cepstral mean as it was before the segment: seconds of quiet echo residue otherwise pull
