@@ -19,12 +19,15 @@ VOCAB = {"stop": ["stop", "stop now"], "too_painful": ["too painful", "that hurt
          "ready": ["ready", "i'm ready", "okay ready"], "yes": ["yes"], "no": ["no"],
          "pause": ["pause"], "repeat": ["repeat"], "help": ["help"]}
 PAD = np.zeros(8000, dtype=np.int16)
+ALONE = PsSettings(answer_check=False)
+"""pocketsphinx's own mechanisms, answers not given to Whisper (``whisper_check``): that is
+tested in test_whisper_check.py and by the bar test below, which runs as a session does."""
 needs_speech = pytest.mark.skipif(not SPEECH.is_dir(), reason="shared speech sample not present")
 
 
 @pytest.fixture(scope="module")
 def rec() -> PocketsphinxRecognizer:
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     r.set_vocabulary(VOCAB)
     return r
 
@@ -70,8 +73,8 @@ def _early_stop_times(settings: PsSettings) -> list[float | None]:
 def test_decoding_ahead_reports_a_real_stop_a_window_sooner() -> None:
     """The endpointer hands frames on a window (0.27 s) late; the decoder gets them as they
     arrive (``decode_ahead``), so the early "stop" comes that much sooner, for the same clips."""
-    delayed = _early_stop_times(replace(PsSettings(), decode_ahead=False))
-    ahead = _early_stop_times(PsSettings())
+    delayed = _early_stop_times(replace(ALONE, decode_ahead=False))
+    ahead = _early_stop_times(ALONE)
     assert [t is not None for t in ahead] == [t is not None for t in delayed]
     assert sum(t is not None for t in ahead) >= 7
     assert min(d - a for d, a in zip(delayed, ahead) if d is not None) >= 0.2
@@ -88,7 +91,7 @@ def test_a_stop_whose_partial_settles_late_is_reported_at_the_pause() -> None:
     clips = [to_int16(w + rng.normal(0, 3.0, w.size)) for w in words]  # no digital silence
 
     def reports(pause_frames: int) -> list[tuple[float, bool] | None]:
-        r = PocketsphinxRecognizer(settings=replace(PsSettings(), pause_frames=pause_frames))
+        r = PocketsphinxRecognizer(settings=replace(ALONE, pause_frames=pause_frames))
         r.set_vocabulary(vocab)
         out: list[tuple[float, bool] | None] = []
         for audio in clips:
@@ -116,7 +119,7 @@ def _reports_across_a_change(text: str, after: dict[str, list[str]]) -> list[lis
     as the live loop does when the session eases off. The intents reported for each clip."""
     hold = {k: VOCAB[k] for k in ("stop", "too_painful", "pause", "repeat", "help")}
     rng = np.random.default_rng(1)
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     out = []
     for spoken in espeak_variants(text):
         w = np.concatenate([spoken, PAD]).astype(float)
@@ -173,7 +176,7 @@ def test_the_decoder_ahead_leaves_the_final_results_as_they_were() -> None:
             out.append(r.last_text)
         return out
 
-    assert finals(PsSettings()) == finals(replace(PsSettings(), decode_ahead=False))
+    assert finals(ALONE) == finals(replace(ALONE, decode_ahead=False))
 
 
 @needs_speech
@@ -190,7 +193,7 @@ def test_silence_and_noise_give_nothing(rec: PocketsphinxRecognizer) -> None:
 
 
 def test_unknown_word_raises_naming_it() -> None:
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     with pytest.raises(CoachError) as err:
         r.set_vocabulary({"stop": ["stop"], "odd": ["flibbertigibbetzz"]})
     assert "flibbertigibbetzz" in err.value.message
@@ -218,7 +221,7 @@ def test_block_size_does_not_change_results() -> None:
     audio = np.concatenate([espeak("ready"), espeak("stop"), espeak("the weather is nice today")])
     results = []
     for ms in (20, 50, 100):
-        rec = PocketsphinxRecognizer()  # fresh: the live CMN must start alike
+        rec = PocketsphinxRecognizer(settings=ALONE)  # fresh: the live CMN must start alike
         rec.set_vocabulary(VOCAB)
         results.append([(h.intent, h.final, round(h.start, 3), round(h.end, 3))
                          for h in hear_samples(audio, rec, ms)])
@@ -243,7 +246,7 @@ def test_preroll_gives_the_decoder_the_onset_the_endpointer_missed() -> None:
              for voice in ("en-us", "en", "en-gb-x-rp", "en-us-nyc", "en-029", "en+f3")]
     caught = {}
     for preroll in (0.0, PsSettings().preroll):
-        r = PocketsphinxRecognizer(settings=replace(PsSettings(), preroll=preroll))
+        r = PocketsphinxRecognizer(settings=replace(ALONE, preroll=preroll))
         r.set_vocabulary({k: VOCAB[k] for k in ("stop", "yes", "no", "repeat", "help", "pause")})
         caught[preroll] = sum(heard(r, a) == ["stop"] for a in clips)
     assert PsSettings().preroll > 0
@@ -260,7 +263,7 @@ def test_no_preroll_in_near_silence() -> None:
     for snr in (50, 20):
         audio = in_white_noise(words, snr, np.random.default_rng(2))
         for preroll in (0.0, PsSettings().preroll):
-            r = PocketsphinxRecognizer(settings=replace(PsSettings(), preroll=preroll))
+            r = PocketsphinxRecognizer(settings=replace(ALONE, preroll=preroll))
             r.set_vocabulary(VOCAB)
             results[snr, preroll] = [(h.intent, round(h.start, 2), round(h.end, 2))
                                      for h in hear_samples(audio, r)]
@@ -276,7 +279,7 @@ def test_one_report_per_utterance(rec: PocketsphinxRecognizer) -> None:
 def test_competitor_filters_drop_short_and_excluded_words() -> None:
     from coach.asr.ps_grammar import competitors
 
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     by_phrase = {"stop": "stop", "no": "no"}
     plain = competitors(by_phrase, r._lookup, 100)
     assert "the" in plain and "stop" not in plain and "no" not in plain
@@ -292,7 +295,7 @@ def test_phone_distance_and_near_competitors_are_left_out() -> None:
     assert phone_distance("N OW".split(), "N AW".split()) == 1
     assert phone_distance("S T AA P".split(), "T AA P".split()) == 1
     assert phone_distance("S T AA P".split(), "G AA T".split()) == 3
-    lookup = PocketsphinxRecognizer()._lookup
+    lookup = PocketsphinxRecognizer(settings=ALONE)._lookup
     by_phrase = {"no": "no", "stop": "stop"}
     plain = competitors(by_phrase, lookup, 600)
     near = competitors(by_phrase, lookup, 600, near={"no": 1})
@@ -360,8 +363,7 @@ def test_verification_rescues_a_real_stop_the_grammar_alone_misses() -> None:
     clips = [(w, a) for w, a in _sample_clips() if w in ("no", "off", "on", "stop")]
     runs = {}
     for verify in (False, True):  # (the forced alignments alone: no Whisper on the answers)
-        r = PocketsphinxRecognizer(settings=replace(PsSettings(), verify=verify,
-                                                    answer_check=False))
+        r = PocketsphinxRecognizer(settings=replace(ALONE, verify=verify))
         r.set_vocabulary(vocab)
         runs[verify] = []
         for w, a in clips:
@@ -388,7 +390,7 @@ def test_verifier_scores_the_spoken_phrase_above_another() -> None:
 def test_rescue_only_judges_short_segments() -> None:
     """In a long stretch of talk some part fits any short word, so only a segment as short as
     a command can be rescued as "stop". The fit is pinned high here to test the rule alone."""
-    settings = replace(PsSettings(), rescue=(("stop", -0.5),))
+    settings = replace(ALONE, rescue=(("stop", -0.5),))
     talk = espeak("the weather is nice today and we walked along the river for an hour", rate=190)
     short = espeak("the weather", rate=190)
     results = {}
@@ -407,7 +409,7 @@ def test_a_final_result_spans_the_phrase_not_the_segment() -> None:
     1.5 s more) is timed by its own words: the self-speech filter judges the user's voice over
     these times (over a long segment of the coach's echo, a stray spike was enough) and
     ``coach hear`` prints them."""
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     r.set_vocabulary(VOCAB)
     rng = np.random.default_rng(0)
     hiss = lambda n: rng.normal(0, 20, n).astype(np.int16)  # noqa: E731
@@ -424,7 +426,7 @@ def test_an_early_stop_spans_its_word_not_the_segment() -> None:
     judges the ratio over this span; timed from the segment's start, the coach's own "... or
     stop" 7 s into a segment of its echo was obeyed on a ratio spike at the segment's start
     (live echo-loopback test)."""
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     r.set_vocabulary(VOCAB)
     noise = np.random.default_rng(0).normal(0, 3000, 8000)
     noise = np.convolve(noise, np.ones(8) / 8, mode="same") * 2  # low-passed: the grammar's <sil>
@@ -449,7 +451,7 @@ def test_word_span_leaves_out_silence_fillers_and_null_transitions() -> None:
 def test_flush_in_the_middle_of_speech_ends_the_segment() -> None:
     """A file that ends while someone is still talking, on a frame boundary (the endpointer's
     end_stream raised IndexError on an empty tail)."""
-    r = PocketsphinxRecognizer()
+    r = PocketsphinxRecognizer(settings=ALONE)
     r.set_vocabulary(VOCAB)
     talk = espeak("stop now, stop now, stop now", "en-us")[: -len(PAD)]
     n = r._frame_samples
@@ -485,7 +487,7 @@ def test_the_coachs_echo_residue_does_not_deafen_it_to_a_loud_stop() -> None:
     stops = [to_16k_int16(*read_wav(f)) for f in sorted((SPEECH / "stop").glob("*.wav"))]
     caught = {}
     for note in (True, False):
-        r = PocketsphinxRecognizer()
+        r = PocketsphinxRecognizer(settings=ALONE)
         r.set_vocabulary(awaiting_ready)
         cmn0 = r._decoder.get_cmn()
         caught[note] = 0

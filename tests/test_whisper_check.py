@@ -68,3 +68,47 @@ def test_real_peoples_no_is_heard_with_the_check_and_missed_without() -> None:
             heard.append([h.intent for h in hear_samples(audio, r)])
         caught[check] = sum(h == ["no"] for h in heard)
     assert caught[True] >= 9 and caught[False] < caught[True], caught
+
+
+def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> None:
+    """Whisper hears quiet speech well: what the echo stage leaves of the coach's own "No." or
+    "Yes." (-10 dB through a simulated room, 2 s apart) is taken for an answer when the
+    self-speech filter is off (the peer: at least one), and must not be with the shipped
+    listening stage (echo stage, pocketsphinx with Whisper on the answers, self-speech filter
+    with the lines' word times), since a false "no" to a safety question is the dangerous error.
+    (The screening lines themselves, "... please answer yes or no", gave no answer even without
+    the echo stage and the filter, at -20 and -10 dB: Whisper hears the whole "yes or no", which
+    is no phrase.)"""
+    from coach.asr import echo_sim as S
+    from coach.asr.echo import EchoSuppressor
+    from coach.asr.echo_filter import SelfSpeechFilter
+    from coach.content import load_content
+    from coach.ear import Ear
+    from coach.voice_cli import synthesizer, voice_16k
+
+    synth = synthesizer("gmw/en-us", 150, 1.0)
+    voice = voice_16k(synth)
+    parts, spans, t = [np.zeros(S.RATE, np.int16)], [], 1.0
+    for text in ["No.", "Yes.", "Nope."] * 3:
+        audio = S.to_int16(voice(text) * 32767)
+        spans.append((t, t + len(audio) / S.RATE, text))
+        parts += [audio, np.zeros(2 * S.RATE, np.int16)]
+        t += len(audio) / S.RATE + 2.0
+    play = np.concatenate(parts)
+    noise = np.random.default_rng(2).standard_normal(len(play)) * 10.0
+    mic = S.to_int16(S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3) + noise)
+    content = load_content()
+    heard = {}
+    for name, self_filter in (("peer", None), ("shipped", SelfSpeechFilter())):
+        ear = Ear(PocketsphinxRecognizer(), content, EchoSuppressor(), self_filter,
+                  synth.words_of)
+        assert "whisper" in ear.recognizer.name
+        ear.listen_for(frozenset(SCREENING))
+        out = []
+        for i, (m, r) in enumerate(S.blocks(mic, play)):
+            at = i * 800 / S.RATE
+            playing = next((text for a, b, text in spans if a <= at < b), None)
+            out += ear.hear(m, at, reference=r, now_playing=playing)
+        heard[name] = [h.intent for h in out + ear.flush(len(mic) / S.RATE)]
+    assert {"yes", "no"} & set(heard["peer"]), f"the echo fooled nothing: {heard}"
+    assert heard["shipped"] == [], heard

@@ -22,6 +22,7 @@ import hashlib
 import math
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Mapping
@@ -107,6 +108,9 @@ class WhisperCheck:
             self._error = CoachError("asr.no_model", f"Whisper model in {self.model_dir} "
                                      f"failed to load: {err}", "reinstall the project")
         finally:
+            if self._error is not None:  # said once, plainly; the backend goes on without it
+                print(f"coach: the answer check is off ({self._error.message}); yes/no answers "
+                      f"are heard by pocketsphinx alone. Fix: {self._error.hint}", file=sys.stderr)
             self._loaded.set()
 
     def ready(self, timeout: float | None = None) -> bool:
