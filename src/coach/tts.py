@@ -140,6 +140,17 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
     os.replace(tmp, path)
 
 
+def _no_cancel(engine) -> None:
+    """pyttsx3 ends ``runAndWait``'s queue with ``stop()``, before the synthesis starts; when
+    espeak-ng (asynchronous: its own thread) is still busy then, ``stop`` makes the next loop
+    call ``espeak_Cancel``, which drops espeak-ng's queued commands and puts back the parameters
+    of the last utterance. Suspected cause of a line rendered at the wrong rate in two full test
+    runs on a loaded machine (not reproduced alone). A render to a file never needs to cancel."""
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    if driver is not None:
+        driver.stop = lambda: None
+
+
 def _capture_word_times(engine, text: str, sink: list[tuple[str, float]]) -> None:
     """Collect espeak-ng's word events (text position, audio position in ms) while ``engine``
     synthesizes ``text``: pyttsx3 forwards only the text position, so its driver's synthesis
@@ -299,6 +310,7 @@ class Synthesizer:
             done = threading.Event()
             engine = Engine("espeak")  # fresh: a reused engine stops applying property changes
             engine.connect("finished-utterance", lambda name, completed: done.set())
+            _no_cancel(engine)
             words: list[tuple[str, float]] = []
             _capture_word_times(engine, text, words)
             if self.voice:
