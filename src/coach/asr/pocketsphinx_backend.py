@@ -40,7 +40,7 @@ from coach.asr.ps_early import EarlyRule
 from coach.asr.ps_preroll import PreRoll
 from coach.asr.ps_settings import PsSettings
 from coach.asr.ps_verify import IntentVerifier, fit_confidence, model_files, word_span
-from coach.asr.whisper_check import load_whisper_check
+from coach.asr.whisper_check import load_whisper_check, whisper_model_dir
 from coach.errors import CoachError
 
 
@@ -60,8 +60,9 @@ class PocketsphinxRecognizer:
                                              silprob=settings.silprob, fillprob=settings.fillprob,
                                              **dict(settings.decoder_options))
         self._verifier = IntentVerifier(hmm, dic) if settings.verify else None
-        self._answers = load_whisper_check() if settings.answer_check else None
-        if self._answers is not None:
+        self._answers = None  # loaded at the first answer vocabulary (off the start-up path)
+        self._answers_wanted = settings.answer_check and whisper_model_dir() is not None
+        if self._answers_wanted:
             self.name += " (answers: whisper tiny.en)"
         self._check_answers = False
         """The vocabulary is an answer's: short segments go to ``_answers`` (Whisper)."""
@@ -117,8 +118,11 @@ class PocketsphinxRecognizer:
             words = {w for phrase in by_phrase for w in phrase.split()} | set(fillers)
             self._ahead.use_grammar(grammar, words)
         self._by_phrase = by_phrase
-        self._check_answers = self._answers is not None and any(
+        self._check_answers = self._answers_wanted and any(
             i in self.settings.answer_intents for i in by_phrase.values())
+        if self._check_answers and self._answers is None:
+            self._answers = load_whisper_check()  # starts loading (~0.6 s, a thread of its own)
+            self._check_answers = self._answers is not None
         self._rule.use(by_phrase)
         self._phrases = {}
         for phrase, intent in by_phrase.items():

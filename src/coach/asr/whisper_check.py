@@ -60,8 +60,8 @@ def words_of(text: str) -> str:
 class WhisperCheck:
     """Transcribes a short 16 kHz int16 segment; ``intent`` maps the text to a phrase's intent.
 
-    The model loads on a background thread from construction (~0.6 s), so a session's start
-    is not held up; the first ``transcribe`` waits for it. Thread-safe: one call at a time."""
+    The model loads on a background thread from construction (~0.6 s; the backend makes one
+    at its first answer vocabulary, not at start-up); the first ``transcribe`` waits for it. Thread-safe: one call at a time."""
 
     def __init__(self, model_dir: str | Path, verify_hash: bool = True) -> None:
         self.model_dir = Path(model_dir)
@@ -149,6 +149,13 @@ class WhisperCheck:
         return by_phrase.get(words, ""), words, confidence
 
 
+def whisper_model_dir(model_dir: str | None = None) -> Path | None:
+    """Where the Whisper model is (``model_dir``, else ``COACH_WHISPER_MODEL``, else the bundled
+    tiny.en), without loading it; None when none is installed."""
+    path = model_dir or os.environ.get("COACH_WHISPER_MODEL") or bundled_model_dir()
+    return Path(path) if path else None
+
+
 _shared: dict[Path, WhisperCheck] = {}
 _shared_lock = threading.Lock()
 
@@ -156,10 +163,9 @@ _shared_lock = threading.Lock()
 def load_whisper_check(model_dir: str | None = None) -> WhisperCheck | None:
     """The process's one ``WhisperCheck`` for ``model_dir`` (default: ``COACH_WHISPER_MODEL``,
     else the bundled tiny.en), or None when no model is installed. Loading starts now."""
-    path = model_dir or os.environ.get("COACH_WHISPER_MODEL") or bundled_model_dir()
+    path = whisper_model_dir(model_dir)
     if path is None:
         return None
-    path = Path(path)
     with _shared_lock:
         if path not in _shared:
             bundled = bundled_model_dir()
