@@ -356,7 +356,9 @@ class PocketsphinxRecognizer:
         if intent in SAFETY_INTENTS:  # never dropped: a missed "stop" costs more than a false one
             return intent, text, confidence
         seconds = sum(len(b) for b in self._speech) / 2 / SAMPLE_RATE
-        if self._check_answers and seconds <= self.settings.answer_max and self._answers.ready():
+        judged = self._check_answers and seconds <= self.settings.answer_max \
+            and self._answers.ready()
+        if judged:
             audio = np.frombuffer(b"".join(self._speech), dtype=np.int16)
             heard, words, confidence = self._answers.intent(audio, self._by_phrase)
             if heard:
@@ -373,8 +375,7 @@ class PocketsphinxRecognizer:
         # a segment the grammar rejected, re-aligned to the rescue intents (Whisper has had
         # its say on the answers: only a safety intent is rescued after it)
         for rescue, least in self.settings.rescue:
-            if rescue in self._phrases and not (self._check_answers
-                                                and rescue not in SAFETY_INTENTS):
+            if rescue in self._phrases and not (judged and rescue not in SAFETY_INTENTS):
                 fit = self._fit(rescue)
                 if fit is not None and fit >= least:
                     return rescue, text, fit_confidence(fit)
