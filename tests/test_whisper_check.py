@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.asr.hear import hear_samples, read_wav, to_16k_int16
+from coach.asr.hear import hear_samples
 from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings
 from coach.asr.whisper_check import WhisperCheck, load_whisper_check, words_of
+from test_pocketsphinx import SCREENING, SPEECH, clip  # (clip: padded as the one method)
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
 needs_speech = pytest.mark.skipif(not SPEECH.is_dir(), reason="shared speech sample not present")
 INTENTS = tomllib.loads((ROOT / "content" / "intents.toml").read_text())["intents"]
-SCREENING = ("stop", "help", "repeat", "pause", "skip", "yes", "no", "health_changed")
 
 
 def test_words_are_written_as_the_phrases_are() -> None:
@@ -53,11 +52,7 @@ def test_real_peoples_no_is_heard_with_the_check_and_missed_without() -> None:
     alone hear 6 (bench/README.md); with Whisper deciding the answers, at least 9. The bar test
     on the whole sample is in test_pocketsphinx.py."""
     vocab = {n: list(INTENTS[n]["phrases"]) for n in SCREENING}
-    pad = np.zeros(8000, dtype=np.int16)
-    clips = []
-    for f in sorted((SPEECH / "no").glob("*.wav")):
-        samples, rate = read_wav(f)
-        clips.append(np.concatenate([pad, to_16k_int16(samples, rate), pad]))
+    clips = [clip("no", f.name) for f in sorted((SPEECH / "no").glob("*.wav"))]
     caught = {}
     for check in (False, True):
         r = PocketsphinxRecognizer(settings=replace(PsSettings(), answer_check=check))

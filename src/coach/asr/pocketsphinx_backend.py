@@ -22,7 +22,7 @@ the first that fits well. This is what lifts real people's "stop" from 7 to 9 in
 bench/README.md).
 Answers (``whisper_check``): in a vocabulary with "yes" or "no", a short finished segment not
 decoded as a safety intent is decided by Whisper tiny.en instead (exactly a phrase, or
-nothing; the "stop" rescue still applies): real people's "no" 6 -> 9 in 10 or better.
+nothing; the "stop" rescue still applies): real people's "no" 6 -> 10 in 10 (ps_tune).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ class PsSettings:
     the final results and the second pass keep the endpointer's frames."""
     answer_check: bool = True
     """Short segments of an answer vocabulary are decided by Whisper tiny.en (``whisper_check``),
-    when it is installed: real people's "no" 6 -> 9 in 10 or better (bench/ps_tune.py)."""
+    when it is installed: real people's "no" 6 -> 10 in 10 (bench/ps_tune.py, 2026-12-05)."""
     answer_intents: tuple[str, ...] = ("yes", "no")
     """A vocabulary with any of these intents is an answer's (``answer_check``)."""
     answer_max: float = 3.0

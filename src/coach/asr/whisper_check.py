@@ -29,6 +29,7 @@ from typing import Mapping
 
 import numpy as np
 
+from coach.asr.base import SAMPLE_RATE
 from coach.errors import CoachError
 
 MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
@@ -37,7 +38,8 @@ CONTEXT_FRAMES = 1000
 """Mel frames (10 ms each) given to the encoder: the segment, then silence up to this."""
 MAX_TOKENS = 16
 """Tokens generated at most: an answer is a few words."""
-SAMPLE_RATE = 16000
+HOP = SAMPLE_RATE // 100
+"""Samples per mel frame (10 ms)."""
 
 
 def bundled_model_dir() -> Path | None:
@@ -98,6 +100,7 @@ class WhisperCheck:
                                                intra_threads=min(2, os.cpu_count() or 1))
             tok = tokenizers.Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             self._features = FeatureExtractor(feature_size=model.n_mels)
+            self._storage = ctranslate2.StorageView
             self._prompt = [tok.token_to_id("<|startoftranscript|>"),
                             tok.token_to_id("<|notimestamps|>")]
             self._tokenizer = tok
@@ -128,12 +131,10 @@ class WhisperCheck:
         if not self.ready():
             return "", 0.0
         x = np.asarray(audio, dtype=np.float32).reshape(-1) / 32768.0
-        x = x[:(CONTEXT_FRAMES - 100) * 160]
-        x = np.concatenate([x, np.zeros(CONTEXT_FRAMES * 160 - x.size + 160, np.float32)])
-        import ctranslate2
-
+        x = x[:(CONTEXT_FRAMES - 100) * HOP]
+        x = np.concatenate([x, np.zeros((CONTEXT_FRAMES + 1) * HOP - x.size, np.float32)])
         mel = self._features(x, padding=0)[:, :CONTEXT_FRAMES]
-        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
+        features = self._storage.from_array(np.ascontiguousarray(mel[None]))
         with self._lock:
             result = self._model.generate(self._model.encode(features), [self._prompt],
                                           beam_size=1, max_length=MAX_TOKENS,
