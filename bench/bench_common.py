@@ -1,6 +1,6 @@
 """Shared pieces of the benchmark suite: speech generation, noise, vocabularies, statistics.
 
-Everything is 16 kHz. Speech comes from the real espeak-ng program (``coach.asr.echo_sim.speak``)
+Everything is 16 kHz. Speech comes from the real espeak-ng program (``coach.devices.room.speak``)
 and is cached on disk under ``paths.cache_dir()/bench-speech`` (a cache, never a fixture: it is
 keyed by text, voice, rate and pitch, and rebuilt when missing). Times are seconds.
 """
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from coach import paths  # noqa: E402
-from coach.asr.echo_sim import active_rms, speak  # noqa: E402
+from coach.devices.room import active_rms, speak  # noqa: E402
 from coach.content import Content, StepKind, load_content  # noqa: E402
 
 RATE = 16000
@@ -38,7 +38,7 @@ def real_speech_clips() -> list[tuple[str, int, np.ndarray]]:
     (tests/test_pocketsphinx.py), ``bench/ps_tune.py`` and the benchmark's real-recording row
     feed these clips in this order to one recognizer per vocabulary (pocketsphinx's live
     cepstral mean carries from clip to clip), reset and flushed per clip (``hear_real``)."""
-    from coach.asr.hear import read_wav, to_16k_int16
+    from coach.listen.hear_file import read_wav, to_16k_int16
 
     out = []
     for folder in sorted(p for p in SPEECH_DIR.iterdir() if p.is_dir()):
@@ -51,7 +51,7 @@ def real_speech_clips() -> list[tuple[str, int, np.ndarray]]:
 
 def hear_real(recognizer, audios: Iterable[np.ndarray]) -> list[list[str]]:
     """The intents ``recognizer`` (vocabulary already set) reports for each clip, in order."""
-    from coach.asr.hear import hear_samples
+    from coach.listen.hear_file import hear_samples
 
     out = []
     for audio in audios:
@@ -125,7 +125,7 @@ def _speak_pitch(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
         return speak(text, voice, rate)
     import shutil
     import subprocess
-    from coach.asr.echo_sim import read_wav
+    from coach.devices.room import read_wav
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "s.wav"
         subprocess.run([shutil.which("espeak-ng") or "espeak-ng", "-v", voice, "-s", str(rate),
@@ -213,8 +213,8 @@ def content() -> Content:
 def state_vocabularies(c: Content | None = None) -> list[frozenset[str]]:
     """Every vocabulary the engine's ``listen_set`` gives for the states of the shipped routine:
     each phase, for each step (on the ball or not, screening or later, with its awaited answers)."""
-    from coach.engine_rules import listen_set
-    from coach.state import Phase, State
+    from coach.session.changes import listen_set
+    from coach.session.state import Phase, State
 
     c = c or content()
     steps = list(c.routine.steps.values())

@@ -5,9 +5,9 @@
    concatenated into a continuous stream and fed in 50 ms blocks as fast as the CPU allows.
    Vocabularies: all intents at once, and the hold-on-the-ball state (the most words of any
    state). False alarms per hour = intents reported / hours of audio.
-2. The coach's own narration: every line of content/lines.toml rendered by coach.tts.Synthesizer
+2. The coach's own narration: every line of content/lines.toml rendered by coach.voice.synth.Synthesizer
    (gmw/en-us, 150 wpm), played back to back with 0.3-0.8 s gaps; the microphone hears it through
-   ``coach.asr.echo_sim.room_echo`` (-20 or -10 dB, 20-80 ms delay, 60 ms reverberation) plus
+   ``coach.devices.room.room_echo`` (-20 or -10 dB, 20-80 ms delay, 60 ms reverberation) plus
    -65 dBFS noise. Ours goes through the Ear (echo suppressor + self-speech filter) with the
    reference of what is playing and the text of the line; peers hear the raw microphone.
 """
@@ -69,9 +69,9 @@ def speech_task(seed: int, seconds: float, configs=CONFIGS) -> list[dict]:
 
 
 def narration_task(seed: int, echo_db: float, kind: str, vocab: str = "all") -> dict:
-    from coach.asr.echo_sim import room_echo
-    from coach.ear import Ear
-    from coach.voice_cli import build_ear, synthesizer
+    from coach.devices.room import room_echo
+    from coach.listen.ear import Ear
+    from coach.cli.voice import build_ear, synthesizer
     c = bc.content()
     rng = np.random.default_rng([seed, int(-echo_db)])
     synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)

@@ -1,4 +1,4 @@
-"""Stop latency on the in-process audio path: ``coach.demo.run_demo`` with a scripted user.
+"""Stop latency on the in-process audio path: ``coach.run.demo.run_demo`` with a scripted user.
 
 One trial = one demo session (the shipped lines and intents, a short routine: welcome, two
 screening questions, set-up, position, a 30 s hold) in which the simulated user says "stop" once,
@@ -115,7 +115,7 @@ def bench_content_dir() -> Path:
 
 
 def make_recognizer(kind: str):
-    from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings
+    from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
     import bench_peers
     if kind == "ours":
         return PocketsphinxRecognizer()
@@ -138,7 +138,7 @@ class _Helper:
               bc.VoiceSpec("gmw/en-gb-x-rp", 165), bc.VoiceSpec("gmw/en-us", 140))
 
     def __init__(self, c) -> None:
-        from coach.user_script import intent_of
+        from coach.run.user_script import intent_of
         self.c, self.intent_of, self.tries = c, intent_of, {}
 
     def __call__(self, text: str) -> np.ndarray:
@@ -165,13 +165,13 @@ def trial_plan(seed: int, n: int) -> list[dict]:
 
 def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     from coach.content import load_content
-    from coach.demo import World, run_demo
-    from coach.driver import SessionDriver
-    from coach.engine import Engine
-    from coach.eventlog import EventLog
-    from coach.plan import SessionPlan
-    from coach.user_script import Reply, default_replies
-    from coach.voice_cli import USER_VOICE, build_ear, synthesizer, voice_16k
+    from coach.run.demo import World, run_demo
+    from coach.session.driver import SessionDriver
+    from coach.session.engine import Engine
+    from coach.session.eventlog import EventLog
+    from coach.session.plan import SessionPlan
+    from coach.run.user_script import Reply, default_replies
+    from coach.cli.voice import USER_VOICE, build_ear, synthesizer, voice_16k
 
     c = load_content("bench", Path(content_root))
     coach_synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)

@@ -3,7 +3,7 @@
 Per trial: start the real ``coach session --no-mic-check`` (bench routine, pocketsphinx) playing
 into ``coach_speaker`` and listening on ``coach_mic``; wait until the target line is said, wait a
 random part of it, speak "stop" (random espeak-ng voice) with paplay into ``user_voice``. This
-process records ``coach_speaker.monitor`` and ``coach_mic`` with ``coach.audio.Microphone`` (one
+process records ``coach_speaker.monitor`` and ``coach_mic`` with ``coach.devices.streams.Microphone`` (one
 stream clock). Stop end = last loud 10 ms frame of the microphone recording after the paplay;
 cut = end of the last loud frame of the speaker recording before the first frame where the
 rendered line (aligned by cross-correlation) is loud but the speaker is silent.
@@ -47,7 +47,7 @@ def start_server() -> dict[str, str]:
 
 class Recorder:
     def __init__(self, source: str) -> None:
-        from coach import audio
+        from coach.devices import streams as audio
         os.environ["PULSE_SOURCE"] = source
         self.mic = audio.open_microphone(block_ms=20)
         os.environ.pop("PULSE_SOURCE", None)
@@ -182,7 +182,7 @@ def main() -> int:
     env = start_server()
     os.environ.update(env)
     rng = np.random.default_rng([a.seed, 55])
-    from coach.voice_cli import synthesizer, voice_16k
+    from coach.cli.voice import synthesizer, voice_16k
     render = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0))
     trials = []
     try:

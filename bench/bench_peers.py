@@ -19,7 +19,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pocketsphinx
 
-from coach.asr.base import SAMPLE_RATE, Hypothesis
+from coach.listen.asr.base import Hypothesis
+
+from coach.pcm import SAMPLE_RATE
 
 KWS_THRESHOLD = 1e-20
 

@@ -123,7 +123,7 @@ def build(results: dict, *, seed: int, quick: bool, seconds: float, timings: dic
 
 
 METHODS = {
-    "latency_in_process": "coach.demo.run_demo, short routine of the shipped lines; the user says "
+    "latency_in_process": "coach.run.demo.run_demo, short routine of the shipped lines; the user says "
     "'stop' once at a random point inside a narration line or in the silent hold (random espeak-ng "
     "accent/variant/rate/pitch; echo -20 dB, 20-80 ms). Latency = speaker_stopped (or the heard "
     "entry when nothing was playing) minus the end of the trimmed 'stop' audio, on the audio clock "
@@ -138,7 +138,7 @@ METHODS = {
     "latency_live": "the real `coach session` process on the private PulseAudio server (real "
     "sounddevice streams); 'stop' played with paplay into user_voice inside a narration line; the "
     "speaker monitor and the virtual microphone recorded in the bench process with "
-    "coach.audio.Microphone (same stream clock). Latency = end of the last sound of the line "
+    "coach.devices.streams.Microphone (same stream clock). Latency = end of the last sound of the line "
     "before it deviates from the rendered line, minus the end of the 'stop' in the microphone "
     "recording. No echo loopback.",
     "commands_synthetic": "see bench_commands.py: per condition and intent, random phrase, voice, "
@@ -148,8 +148,8 @@ METHODS = {
     "screening-state vocabulary; caught = first intent is the word; others rejected = nothing heard.",
     "false_alarms_speech": "ordinary sentences with sound-alike words, random voices, continuous "
     "stream; vocabularies: all intents, and the largest state vocabulary (hold on the ball).",
-    "false_alarms_narration": "every line of content/lines.toml (coach.tts.Synthesizer gmw/en-us "
-    "150 wpm), through coach.asr.echo_sim.room_echo at -20/-10 dB, 20-80 ms; ours through the Ear "
+    "false_alarms_narration": "every line of content/lines.toml (coach.voice.synth.Synthesizer gmw/en-us "
+    "150 wpm), through coach.devices.room.room_echo at -20/-10 dB, 20-80 ms; ours through the Ear "
     "(echo suppressor + self filter), kws on the raw microphone; all intents listened for.",
     "rtf": "process CPU seconds in Ear.hear per audio second over the in-process latency "
     "sessions (echo suppressor + recognizer + filter); and recognizer-only on continuous speech.",

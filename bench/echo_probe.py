@@ -22,10 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from coach.asr.base import Hypothesis  # noqa: E402
-from coach.asr.echo import EchoSuppressor  # noqa: E402
-from coach.asr.echo_filter import SelfSpeechFilter  # noqa: E402
-from coach.asr import echo_sim as S  # noqa: E402
+from coach.listen.asr.base import Hypothesis  # noqa: E402
+from coach.listen.echo.suppressor import EchoSuppressor  # noqa: E402
+from coach.listen.echo.self_speech import SelfSpeechFilter  # noqa: E402
+from coach.devices import room as S  # noqa: E402
+from coach.pcm import SAMPLE_RATE, read_wav_16k, round_to_int16
 
 SPEECH = ROOT.parent / "shared" / "speech" / "speech-commands-sample"
 LINES = (
@@ -57,14 +58,14 @@ def narration(repeats: int = 2, gap: float = 0.6) -> Narration:
     for _ in range(repeats):
         for line in LINES:
             audio = S.speak(line)
-            spans.append((t, t + len(audio) / S.RATE, line))
-            parts += [audio, np.zeros(int(gap * S.RATE), np.int16)]
-            t += len(audio) / S.RATE + gap
+            spans.append((t, t + len(audio) / SAMPLE_RATE, line))
+            parts += [audio, np.zeros(int(gap * SAMPLE_RATE), np.int16)]
+            t += len(audio) / SAMPLE_RATE + gap
     return Narration(np.concatenate(parts), tuple(spans))
 
 
 def user_stops() -> list[tuple[str, np.ndarray]]:
-    people = [(f"person {p.stem[:8]}", S.read_wav(p)) for p in sorted((SPEECH / "stop").glob("*.wav"))]
+    people = [(f"person {p.stem[:8]}", read_wav_16k(p)) for p in sorted((SPEECH / "stop").glob("*.wav"))]
     return people + [("espeak en+f3", S.speak("stop", voice="en-us+f3"))]
 
 
@@ -81,8 +82,8 @@ def run_stage(mic: np.ndarray, ref: np.ndarray, stage: str) -> tuple[np.ndarray,
 
 
 def erle_db(mic: np.ndarray, out: np.ndarray, lag: int, after: float = 5.0) -> float:
-    a = mic[int(after * S.RATE) : len(out) - lag].astype(float)
-    b = out[int(after * S.RATE) + lag :].astype(float)
+    a = mic[int(after * SAMPLE_RATE) : len(out) - lag].astype(float)
+    b = out[int(after * SAMPLE_RATE) + lag :].astype(float)
     return float(10 * np.log10(a @ a / (b @ b + 1e-9)))
 
 
@@ -108,7 +109,7 @@ def main() -> None:
     stops = user_stops()
     play = nar.audio
     level = S.active_rms(play)
-    print(f"narration {len(play) / S.RATE:.1f} s, {len(nar.spans)} lines; user stops: {len(stops)}; "
+    print(f"narration {len(play) / SAMPLE_RATE:.1f} s, {len(nar.spans)} lines; user stops: {len(stops)}; "
           f"keywords {KEYWORDS}")
     # Baseline: each user stop alone (quiet room) through the spotter.
     alone = sum(any(h.word == "stop" for h in S.spot(_pad(a), KEYWORDS)) for _, a in stops)
@@ -120,10 +121,10 @@ def main() -> None:
         for delay in (0.02, 0.05, 0.08):
             echo = S.room_echo(play, gain, delay, reverb=0.08, seed=int(delay * 1000))
             noise = rng.standard_normal(len(play)) * NOISE
-            mic = S.to_int16(echo + noise)
+            mic = round_to_int16(echo + noise)
             user, windows = _place_stops(nar, stops, level * 10 ** (-10 / 20))
             ser = 20 * np.log10(level * 10 ** (-10 / 20) / S.active_rms(echo))
-            mic_dt = S.to_int16(echo + noise + user)
+            mic_dt = round_to_int16(echo + noise + user)
             for stage in stages:
                 t1 = time.time()
                 out, sup = run_stage(mic, play, stage)
@@ -149,7 +150,7 @@ def _times(hits: list[S.Spotted]) -> str:
 
 
 def _pad(a: np.ndarray) -> np.ndarray:
-    z = np.zeros(S.RATE // 2, np.int16)
+    z = np.zeros(SAMPLE_RATE // 2, np.int16)
     return np.concatenate([z, a, z, z])
 
 
@@ -170,11 +171,11 @@ def _place_stops(nar: Narration, stops: list[tuple[str, np.ndarray]], target_rms
     for _, clip in stops:
         while nar.playing(t, slack=0.0) is None:
             t += 0.1
-        start = int(t * S.RATE)
+        start = int(t * SAMPLE_RATE)
         piece = clip.astype(float) * (target_rms / S.active_rms(clip))
         piece = piece[: len(user) - start]
         user[start : start + len(piece)] += piece
-        windows.append((t, t + len(piece) / S.RATE + 0.7))
+        windows.append((t, t + len(piece) / SAMPLE_RATE + 0.7))
         t += 3.1
     return user, windows
 

@@ -1,5 +1,5 @@
 """libspeexdsp's echo canceller + preprocessor (residual echo, noise) through ctypes, for
-comparison with coach.asr.echo in bench/echo_probe.py. Needs Debian's libspeexdsp1."""
+comparison with coach.listen.echo.suppressor in bench/echo_probe.py. Needs Debian's libspeexdsp1."""
 
 from __future__ import annotations
 

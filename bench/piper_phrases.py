@@ -17,9 +17,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from coach.asr.hear import hear_samples  # noqa: E402
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings  # noqa: E402
-from coach.user_voice import PiperUserVoice  # noqa: E402
+from coach.listen.hear_file import hear_samples  # noqa: E402
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings  # noqa: E402
+from coach.voice.user_voice import PiperUserVoice  # noqa: E402
 
 
 def main() -> None:

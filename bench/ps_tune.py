@@ -15,7 +15,7 @@ Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-te
        [--beam 1e-80] [--no-verify] [--cmn-reset] [--preroll 0.15] [--noise 300] [--delayed]
        [--pause-frames 0] [--no-answer-check]
 ``--no-answer-check``: the answers of the screening and full vocabularies decided by pocketsphinx
-alone, as before Whisper (``coach.asr.whisper_check``) decided them: the peer of the figures.
+alone, as before Whisper (``coach.listen.asr.whisper_check``) decided them: the peer of the figures.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import bench_common as bc  # noqa: E402
-from coach.asr.hear import read_wav, to_16k_int16  # noqa: E402
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings  # noqa: E402
+from coach.listen.hear_file import read_wav, to_16k_int16  # noqa: E402
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings  # noqa: E402
 
 INTENTS = tomllib.loads((ROOT / "content" / "intents.toml").read_text())["intents"]
 FULL = {name: list(d["phrases"]) for name, d in INTENTS.items()}

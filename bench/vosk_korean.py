@@ -19,7 +19,7 @@ import wave
 import numpy as np
 import soxr
 
-from coach.asr.vosk_backend import VoskRecognizer, korean_test_model, load_model
+from coach.listen.asr.vosk_backend import VoskRecognizer, korean_test_model, load_model
 
 VOCABULARY = {
     "stop": ["멈춰", "정지"],

@@ -155,10 +155,10 @@ def record_speaker(seconds: float, rate: int = 16000) -> np.ndarray:
 
 @contextlib.contextmanager
 def monitor_microphone(sink: str = SPEAKER_SINK, block_ms: int = 20) -> Iterator[object]:
-    """A ``coach.audio.Microphone`` on ``<sink>.monitor``: records the speaker in this process,
+    """A ``coach.devices.streams.Microphone`` on ``<sink>.monitor``: records the speaker in this process,
     on the same stream clock as the speaker, so times can be compared (PULSE_SOURCE is read by
     the ALSA pulse plugin when the stream opens)."""
-    from coach import audio
+    from coach.devices import streams as audio
 
     old = os.environ.get("PULSE_SOURCE")
     os.environ["PULSE_SOURCE"] = f"{sink}.monitor"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from coach.content import Content, load_content
-from coach.driver import SessionDriver
-from coach.engine import Engine, Phase
-from coach.eventlog import EventLog
-from coach.plan import SessionPlan
-from coach.simulate import Injected, Simulation
-from coach.user_script import Reply, default_replies
+from coach.session.driver import SessionDriver
+from coach.session.engine import Engine, Phase
+from coach.session.eventlog import EventLog
+from coach.session.plan import SessionPlan
+from coach.run.simulate import Injected, Simulation
+from coach.run.user_script import Reply, default_replies
 
 _CONTENT: Content | None = None
 

@@ -21,9 +21,9 @@ from audio_fixtures import (  # noqa: F401  (pulse_server is a fixture)
     pulse_script,
     read_wav,
 )
-from coach import audio
+from coach.devices import streams as audio
 from coach.errors import CoachError
-from coach.tts import Synthesizer
+from coach.voice.synth import Synthesizer
 
 SPEECH = Path("/work/shared/speech/speech-commands-sample")
 pytestmark = pytest.mark.audio
@@ -210,7 +210,7 @@ def test_unknown_device_is_named(pulse_server: dict[str, str]) -> None:
 def test_no_sound_card_gives_a_plain_error(tmp_path: Path) -> None:
     """With no server and (on this machine) no sound card, PortAudio sees nothing."""
     code = (
-        "from coach import audio\n"
+        "from coach.devices import streams as audio\n"
         "from coach.errors import CoachError\n"
         "if audio.list_devices(): print('HAS-DEVICES'); raise SystemExit\n"
         "try: audio.open_speaker()\n"

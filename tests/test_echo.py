@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.asr.base import Hypothesis
-from coach.asr.echo import EchoSuppressor
-from coach.asr.echo_filter import SelfSpeechFilter, Verdict
-from coach.asr import echo_sim as S
+from coach.listen.asr.base import Hypothesis
+from coach.listen.echo.suppressor import EchoSuppressor
+from coach.listen.echo.self_speech import SelfSpeechFilter, Verdict
+from coach.devices import room as S
+from coach.pcm import SAMPLE_RATE, read_wav_16k, round_to_int16
 from coach.errors import CoachError
 
 STOPS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample" / "stop"
@@ -30,9 +31,9 @@ def narration() -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     parts, spans, t = [], [], 0.0
     for line in LINES:
         audio = S.speak(line)
-        spans.append((t, t + len(audio) / S.RATE, line))
-        parts += [audio, np.zeros(S.RATE // 2, np.int16)]
-        t += len(audio) / S.RATE + 0.5
+        spans.append((t, t + len(audio) / SAMPLE_RATE, line))
+        parts += [audio, np.zeros(SAMPLE_RATE // 2, np.int16)]
+        t += len(audio) / SAMPLE_RATE + 0.5
     return np.concatenate(parts), spans
 
 
@@ -44,14 +45,14 @@ def _run(mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, EchoSuppressor]:
 def _mic(play: np.ndarray, gain_db: float, delay: float, extra: np.ndarray | None = None) -> np.ndarray:
     noise = np.random.default_rng(1).standard_normal(len(play)) * 10.0
     user = extra if extra is not None else 0.0
-    return S.to_int16(S.room_echo(play, gain_db, delay, reverb=0.08, seed=3) + noise + user)
+    return round_to_int16(S.room_echo(play, gain_db, delay, reverb=0.08, seed=3) + noise + user)
 
 
 def test_erle_after_convergence_and_delay_found(narration):
     play, _ = narration
     mic = _mic(play, -20.0, 0.06)
     out, sup = _run(mic, play)
-    lag, start = sup.hop, 3 * S.RATE
+    lag, start = sup.hop, 3 * SAMPLE_RATE
     a = mic[start : len(out) - lag].astype(float)
     b = out[start + lag :].astype(float)
     erle = 10 * np.log10(a @ a / (b @ b))
@@ -73,7 +74,7 @@ def _stop_clip() -> np.ndarray:
     files = sorted(STOPS.glob("*.wav"))
     if not files:
         pytest.skip(f"no recordings in {STOPS}")
-    return S.read_wav(files[0])
+    return read_wav_16k(files[0])
 
 
 def test_user_stop_over_narration_survives(narration):
@@ -82,12 +83,12 @@ def test_user_stop_over_narration_survives(narration):
     clip *= S.active_rms(play) * 10 ** (-10 / 20) / S.active_rms(clip)  # as loud as a -10 dB echo
     at = spans[2][0] + 1.0  # during "If it's too painful, say too painful; to end, say stop."
     user = np.zeros(len(play))
-    user[int(at * S.RATE) : int(at * S.RATE) + len(clip)] = clip
+    user[int(at * SAMPLE_RATE) : int(at * SAMPLE_RATE) + len(clip)] = clip
     out, sup = _run(_mic(play, -10.0, 0.05, user), play)
-    span = slice(int(at * S.RATE) + sup.hop, int(at * S.RATE) + sup.hop + len(clip))
+    span = slice(int(at * SAMPLE_RATE) + sup.hop, int(at * SAMPLE_RATE) + sup.hop + len(clip))
     kept = float(np.sum(out[span].astype(float) ** 2)) / float(np.sum(clip**2))
     assert kept > 0.5, f"user's stop lost {-10 * np.log10(kept):.1f} dB"  # within 3 dB
-    assert sup.user_ratio_between(at, at + len(clip) / S.RATE) >= SelfSpeechFilter().min_ratio_own_words
+    assert sup.user_ratio_between(at, at + len(clip) / SAMPLE_RATE) >= SelfSpeechFilter().min_ratio_own_words
     hits = S.spot(out, KEYWORDS)
     assert any(h.word == "stop" and at <= h.time <= at + 1.7 for h in hits), hits
 
@@ -140,7 +141,7 @@ def test_self_filter_with_measured_ratios(narration):
     voice = S.speak("ready", voice="en-us+f3").astype(float)
     voice *= S.active_rms(play) * 10 ** (-10 / 20) / S.active_rms(voice)
     user = np.zeros(len(play))
-    at = int((start + 0.5) * S.RATE)
+    at = int((start + 0.5) * SAMPLE_RATE)
     user[at : at + len(voice)] = voice
     _, talk = _run(_mic(play, -10.0, 0.05, user), play)
     assert flt.allow(hyp, line, talk.user_ratio_between(start + 0.3, end))
@@ -163,13 +164,13 @@ def test_no_echo_path_keeps_a_quiet_users_stop(narration):
     clip *= S.active_rms(play) * 10 ** (-20 / 20) / S.active_rms(clip)  # 20 dB under the coach
     at = spans[2][0] + 1.0
     user = np.zeros(len(play))
-    user[int(at * S.RATE): int(at * S.RATE) + len(clip)] = clip
+    user[int(at * SAMPLE_RATE): int(at * SAMPLE_RATE) + len(clip)] = clip
     noise = np.random.default_rng(1).standard_normal(len(play)) * 10.0
-    out, sup = _run(S.to_int16(user + noise), play)
-    span = slice(int(at * S.RATE) + sup.hop, int(at * S.RATE) + sup.hop + len(clip))
+    out, sup = _run(round_to_int16(user + noise), play)
+    span = slice(int(at * SAMPLE_RATE) + sup.hop, int(at * SAMPLE_RATE) + sup.hop + len(clip))
     kept = float(np.sum(out[span].astype(float) ** 2)) / float(np.sum(clip ** 2))
     assert kept > 0.5, f"user's stop lost {-10 * np.log10(kept):.1f} dB"
-    assert sup.user_ratio_between(at, at + len(clip) / S.RATE) >= SelfSpeechFilter().min_ratio_own_words
+    assert sup.user_ratio_between(at, at + len(clip) / SAMPLE_RATE) >= SelfSpeechFilter().min_ratio_own_words
 
 
 class _ScriptedStops:
@@ -186,7 +187,7 @@ class _ScriptedStops:
 
     def accept(self, block: np.ndarray) -> list[Hypothesis]:
         self.fed += len(block)
-        now = self.fed / S.RATE
+        now = self.fed / SAMPLE_RATE
         due = [s for s in self.spans if s[1] <= now]
         self.spans = [s for s in self.spans if s[1] > now]
         return [Hypothesis("stop", "stop", 0.9, a, b) for a, b in due]
@@ -209,18 +210,18 @@ def test_the_ear_tells_the_recognizer_when_its_own_voice_or_echo_tail_is_in_the_
     before the first sound, nor after the tail (its cepstral mean then learns from what it hears:
     ``test_the_coachs_echo_residue_does_not_deafen_it_to_a_loud_stop``)."""
     from coach.content import load_content
-    from coach.ear import ECHO_TAIL, Ear
+    from coach.listen.ear import ECHO_TAIL, Ear
 
     rec = _FarEndLog()
     ear = Ear(rec, load_content(), EchoSuppressor(), SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     block = 800  # 50 ms
-    play = np.zeros(4 * S.RATE, np.int16)
-    play[S.RATE: 2 * S.RATE] = S.speak("Breathe out slowly.")[:S.RATE]  # sounds over 1-2 s
+    play = np.zeros(4 * SAMPLE_RATE, np.int16)
+    play[SAMPLE_RATE: 2 * SAMPLE_RATE] = S.speak("Breathe out slowly.")[:SAMPLE_RATE]  # sounds over 1-2 s
     for i, (m, r) in enumerate(S.blocks(np.zeros_like(play), play, block=block)):
-        ear.hear(m, i * block / S.RATE, reference=r)
-    tail = ECHO_TAIL + EchoSuppressor().max_lag / S.RATE
-    expect = [np.any(play[i:i + block]) or (S.RATE <= i and i / S.RATE < 2 + tail)
+        ear.hear(m, i * block / SAMPLE_RATE, reference=r)
+    tail = ECHO_TAIL + EchoSuppressor().max_lag / SAMPLE_RATE
+    expect = [np.any(play[i:i + block]) or (SAMPLE_RATE <= i and i / SAMPLE_RATE < 2 + tail)
               for i in range(0, len(play), block)]
     assert rec.far_end == [bool(x) for x in expect]
     assert rec.far_end[:20] == [False] * 20 and rec.far_end[-10:] == [False] * 10
@@ -232,30 +233,30 @@ def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
     the self-speech filter on for the echo tail; a user's "stop" after the tail is kept, and so
     is one said inside it (its ratio over the fading echo is high)."""
     from coach.content import load_content
-    from coach.ear import ECHO_TAIL, Ear
+    from coach.listen.ear import ECHO_TAIL, Ear
 
     line = "Sharp pain is not normal: if it comes, say too painful, or stop."
     spoken = S.speak(line)
-    end = len(spoken) / S.RATE
-    play = np.concatenate([spoken, np.zeros(5 * S.RATE, np.int16)])
+    end = len(spoken) / SAMPLE_RATE
+    play = np.concatenate([spoken, np.zeros(5 * SAMPLE_RATE, np.int16)])
     clip = _stop_clip().astype(float)
     clip *= S.active_rms(spoken) * 10 ** (-10 / 20) / S.active_rms(clip)
     user = np.zeros(len(play))
     at_user = end + 0.35  # inside the tail
-    user[int(at_user * S.RATE): int(at_user * S.RATE) + len(clip)] = clip
+    user[int(at_user * SAMPLE_RATE): int(at_user * SAMPLE_RATE) + len(clip)] = clip
     late = end + ECHO_TAIL + 0.4 + 1.2  # well after it
-    user[int(late * S.RATE): int(late * S.RATE) + len(clip)] = clip
-    mic = S.to_int16(S.room_echo(play.astype(float), -6.0, 0.25, reverb=0.08, seed=3)
+    user[int(late * SAMPLE_RATE): int(late * SAMPLE_RATE) + len(clip)] = clip
+    mic = round_to_int16(S.room_echo(play.astype(float), -6.0, 0.25, reverb=0.08, seed=3)
                      + np.random.default_rng(1).standard_normal(len(play)) * 10.0 + user)
     echo_stop = (end, end + 0.3)  # the line's last word "stop", heard 0.25 s late
-    users = [(at_user, at_user + len(clip) / S.RATE), (late, late + len(clip) / S.RATE)]
+    users = [(at_user, at_user + len(clip) / SAMPLE_RATE), (late, late + len(clip) / SAMPLE_RATE)]
     ear = Ear(_ScriptedStops([echo_stop, *users]), load_content(), EchoSuppressor(),
               SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     heard = []
     for i, (m, r) in enumerate(S.blocks(mic, play)):
-        t = i * 800 / S.RATE
-        playing = line if t + 800 / S.RATE <= end + 0.05 else None  # as the live loop sets it
+        t = i * 800 / SAMPLE_RATE
+        playing = line if t + 800 / SAMPLE_RATE <= end + 0.05 else None  # as the live loop sets it
         heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
     assert ear.stats().dropped_self == 1, heard
     assert heard == [round(users[0][0], 2), round(users[1][0], 2)]
@@ -264,7 +265,7 @@ def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
 class _FixedRatio:
     """An echo stage stand-in that reports one user-to-echo ratio for any span."""
 
-    rate, max_lag = S.RATE, int(0.4 * S.RATE)
+    rate, max_lag = SAMPLE_RATE, int(0.4 * SAMPLE_RATE)
 
     def __init__(self, ratio: float) -> None:
         self.ratio = ratio
@@ -281,7 +282,7 @@ def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
     reported while another plays: "... or stop" heard as the prompt "... say ready" begins
     must still meet the own-words bar, and a "stop" said well into the new line need not."""
     from coach.content import load_content
-    from coach.ear import Ear
+    from coach.listen.ear import Ear
 
     warns = "Sharp pain is not normal: if it comes, say too painful, or stop."
     prompt = "When the mat and ball are ready, say ready."
@@ -289,8 +290,8 @@ def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
               SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     heard = []
-    for i in range(8 * S.RATE // 800):
-        t = i * 800 / S.RATE
+    for i in range(8 * SAMPLE_RATE // 800):
+        t = i * 800 / SAMPLE_RATE
         playing = warns if t < 3.0 else prompt  # the prompt follows at once
         heard += [h.start for h in ear.hear(np.zeros(800, np.int16), t, now_playing=playing)]
     assert ear.stats().dropped_self == 1  # the echo of the first line's "stop"
@@ -302,7 +303,7 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
     bars is passed on as ``unsure`` (the engine silences the voice and asks "Did you say stop?")
     and logged as ``heard_doubted``; above the upper bar it is a plain "stop"."""
     from coach.content import load_content
-    from coach.ear import Ear, log_filtered
+    from coach.listen.ear import Ear, log_filtered
 
     class Log:
         def __init__(self) -> None:
@@ -318,8 +319,8 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
                   SelfSpeechFilter())
         ear.listen_for(frozenset({"stop"}))
         heard = []
-        for i in range(3 * S.RATE // 800):
-            heard += ear.hear(np.zeros(800, np.int16), i * 800 / S.RATE, now_playing=line)
+        for i in range(3 * SAMPLE_RATE // 800):
+            heard += ear.hear(np.zeros(800, np.int16), i * 800 / SAMPLE_RATE, now_playing=line)
         log = Log()
         log_filtered(ear, log)
         got[ratio] = ([(h.intent, h.alternatives, h.text) for h in heard], log.rows)
@@ -334,17 +335,17 @@ def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_pa
     ball ..." needs the lower bar, one over the line's own "... or stop to end" the own-words
     bar. Without word times the whole line counts (both dropped at this ratio)."""
     from coach.content import load_content
-    from coach.ear import Ear
-    from coach.tts import Synthesizer
-    from coach.voice_cli import voice_16k
+    from coach.listen.ear import Ear
+    from coach.voice.synth import Synthesizer
+    from coach.cli.voice import voice_16k
 
     line = "Paused. Ease off the ball if you like. Say resume when you want to go on, or stop to end."
     synth = Synthesizer(rate_wpm=150, cache_dir=tmp_path)
-    audio = S.to_int16(voice_16k(synth)(line) * 32767)
+    audio = round_to_int16(voice_16k(synth)(line) * 32767)
     own = dict(synth.words_of(line))["stop"]
-    gap = np.zeros(S.RATE, np.int16)
+    gap = np.zeros(SAMPLE_RATE, np.int16)
     play = np.concatenate([gap, audio, gap, audio, gap])  # said twice, from 1.0 s and from
-    again = 2.0 + len(audio) / S.RATE  # here: word times count from each start
+    again = 2.0 + len(audio) / SAMPLE_RATE  # here: word times count from each start
     stops = [(at + 1.3, at + 1.7) for at in (1.0, again)] + [(1.0 + own + 0.1, 1.0 + own + 0.5)]
     kept = {}
     for words in (synth.words_of, None):
@@ -353,8 +354,8 @@ def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_pa
         ear.listen_for(frozenset({"stop"}))
         heard = []
         for i, (m, r) in enumerate(S.blocks(np.zeros_like(play), play)):
-            t = i * 800 / S.RATE
-            playing = line if any(at <= t < at + len(audio) / S.RATE for at in (1.0, again)) \
+            t = i * 800 / SAMPLE_RATE
+            playing = line if any(at <= t < at + len(audio) / SAMPLE_RATE for at in (1.0, again)) \
                 else None
             heard += [round(h.start, 2) for h in ear.hear(m, t, reference=r, now_playing=playing)]
         kept[words is not None] = heard
@@ -381,19 +382,19 @@ def test_a_users_word_over_the_narration_does_not_untrain_the_canceller(narratio
     rng = np.random.default_rng(1)
     echo = S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3)
     noise = rng.standard_normal(len(play)) * 10.0
-    at = int((spans[2][0] + 1.0) * S.RATE)
+    at = int((spans[2][0] + 1.0) * SAMPLE_RATE)
     after = []
     for path in sorted(STOPS.glob("*.wav"))[:6]:
-        clip = S.read_wav(path).astype(float)
+        clip = read_wav_16k(path).astype(float)
         clip *= S.active_rms(echo) / S.active_rms(clip)
         user = np.zeros(len(play))
         user[at: at + len(clip)] = clip
         sup = EchoSuppressor(error_talk=error_talk)
         out = np.concatenate([sup.process(m, r) for m, r in
-                              S.blocks(S.to_int16(echo + noise + user), play)])
-        before = _erle(echo, out, user, sup.hop, slice(at - S.RATE, at))
+                              S.blocks(round_to_int16(echo + noise + user), play)])
+        before = _erle(echo, out, user, sup.hop, slice(at - SAMPLE_RATE, at))
         end = at + len(clip)
-        after.append(_erle(echo, out, user, sup.hop, slice(end, end + S.RATE // 2)) - before)
+        after.append(_erle(echo, out, user, sup.hop, slice(end, end + SAMPLE_RATE // 2)) - before)
     assert np.median(after) > -6.0, [round(a, 1) for a in after]
 
 
@@ -410,9 +411,9 @@ def test_an_echo_path_change_is_followed(narration):
     a = S.room_echo(play2, -10.0, 0.05, reverb=0.08, seed=3)
     b = S.room_echo(play2, -4.0, 0.05, reverb=0.15, seed=4)
     echo = np.concatenate([a[:half], b[half:]])
-    mic = S.to_int16(echo + np.random.default_rng(1).standard_normal(len(echo)) * 10.0)
+    mic = round_to_int16(echo + np.random.default_rng(1).standard_normal(len(echo)) * 10.0)
     out, sup = _run(mic, play2)
     zero = np.zeros(len(echo))
-    settled = _erle(echo, out, zero, sup.hop, slice(half + 2 * S.RATE, len(out) - sup.hop))
+    settled = _erle(echo, out, zero, sup.hop, slice(half + 2 * SAMPLE_RATE, len(out) - sup.hop))
     assert settled > 20.0, f"ERLE {settled:.1f} dB from 2 s after the change"
-    assert S.spot(out[half + 2 * S.RATE:], KEYWORDS) == []
+    assert S.spot(out[half + 2 * SAMPLE_RATE:], KEYWORDS) == []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from coach.engine import Phase
-from coach.messages import End, Fault, FaultKind, Heard, Say, Silence
-from coach.plan import Screening, SessionPlan
-from coach.simulate import Injected
-from coach.user_script import Reply
+from coach.session.engine import Phase
+from coach.session.messages import End, Fault, FaultKind, Heard, Say, Silence
+from coach.session.plan import Screening, SessionPlan
+from coach.run.simulate import Injected
+from coach.run.user_script import Reply
 from sessions import content, in_phase, kinds, outcome, run, said, session
 
 

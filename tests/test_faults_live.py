@@ -108,7 +108,7 @@ def test_speaker_that_stops_playing_does_not_hang_the_session(pulse_server, shor
 def test_synthesis_failure_falls_back_to_the_espeak_program(monkeypatch):
     import pyttsx3
 
-    from coach.tts import Synthesizer
+    from coach.voice.synth import Synthesizer
 
     def broken(*a, **k):
         raise RuntimeError("driver failed")
@@ -142,15 +142,15 @@ class _Stalling:
 
 @pytest.mark.parametrize("die", [False, True], ids=["stalls", "dies"])
 def test_recognizer_that_stalls_or_dies_ends_the_session_safely(pulse_server, short_content, die):
-    from coach import audio
-    from coach.asr.hear import load_recognizer
+    from coach.devices import streams as audio
+    from coach.listen.hear_file import load_recognizer
     from coach.content import load_content
-    from coach.driver import SessionDriver
-    from coach.ear import Ear
-    from coach.engine import Engine
-    from coach.eventlog import EventLog
-    from coach.live import LiveDevices, LiveSession
-    from coach.tts import Synthesizer
+    from coach.session.driver import SessionDriver
+    from coach.listen.ear import Ear
+    from coach.session.engine import Engine
+    from coach.session.eventlog import EventLog
+    from coach.run.live import LiveDevices, LiveSession
+    from coach.voice.synth import Synthesizer
 
     content = load_content("short", short_content)
     rec = _Stalling(load_recognizer("pocketsphinx"), after=40, die=die)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.asr.hear import hear_file, load_recognizer, read_wav
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer
+from coach.listen.hear_file import hear_file, load_recognizer, read_wav
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer
 from coach.errors import CoachError
 
 

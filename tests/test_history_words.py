@@ -10,7 +10,7 @@ import pytest
 
 from coach.content import load_content
 from coach.errors import CoachError
-from coach.eventlog import EventLog
+from coach.session.eventlog import EventLog
 from coach.history import (HistoryStore, PlanReason, default_templates, describe_plan, plan_next,
                            spoken_duration, spoken_summary)
 from coach.history.session import plan_and_record
@@ -117,10 +117,10 @@ def test_spoken_summary_over_the_week(tmp_path: Path) -> None:
 
 def test_plan_and_record_feeds_the_engine_and_records_its_log(tmp_path: Path) -> None:
     """The real session engine, run in virtual time, twice: the second plan is longer."""
-    from coach.driver import SessionDriver
-    from coach.engine import Engine
-    from coach.simulate import Simulation
-    from coach.user_script import default_replies
+    from coach.session.driver import SessionDriver
+    from coach.session.engine import Engine
+    from coach.run.simulate import Simulation
+    from coach.run.user_script import default_replies
 
     content = load_content()
     store = HistoryStore(tmp_path / "h.db")

@@ -99,7 +99,7 @@ def short_content(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def user_voice():
     """The test user's voice: a neural voice (Piper), distinct from the coach's espeak-ng."""
-    from coach.user_voice import PiperUserVoice
+    from coach.voice.user_voice import PiperUserVoice
     voice = PiperUserVoice()
 
     def say(words: str) -> tuple[np.ndarray, int]:  # a new rendition each time, as a person
@@ -252,7 +252,7 @@ def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, sh
         if quiet_run >= 5:
             cut_at = (i - 4) * 0.02 + t0
             break
-    from coach.tts import Synthesizer
+    from coach.voice.synth import Synthesizer
     stopping = Synthesizer(voice="gmw/en-us", rate_wpm=150).render(
         "Stopping. Roll gently off the ball onto your side.")
     import soxr
@@ -294,7 +294,7 @@ def test_its_own_voice_through_the_room_never_advances_it(pulse_server, short_co
 
     The first part is the point of the test and is strict. (It once failed by obeying the echo of
     "... or stop" 0.16 s after the line ended; the Ear now keeps the self-speech filter on for the
-    echo tail, ``coach.ear.ECHO_TAIL``.) The user's "stop" right after the
+    echo tail, ``coach.listen.ear.ECHO_TAIL``.) The user's "stop" right after the
     coach's echo is a recall figure: heard within 3 attempts in 24 of 28 runs while the echo
     residue still moved pocketsphinx's cepstral mean (heard as "pause" or not at all), in 20 of
     20 since it no longer does (``note_far_end``; 18 at the first attempt). What is left: some of

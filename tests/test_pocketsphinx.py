@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.asr.echo_sim import active_rms, to_int16
-from coach.asr.hear import hear_samples, read_wav, to_16k_int16
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings
+from coach.devices.room import active_rms, to_int16
+from coach.listen.hear_file import hear_samples, read_wav, to_16k_int16
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
 from coach.errors import CoachError
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample"
@@ -277,7 +277,7 @@ def test_one_report_per_utterance(rec: PocketsphinxRecognizer) -> None:
 
 
 def test_competitor_filters_drop_short_and_excluded_words() -> None:
-    from coach.asr.ps_grammar import competitors
+    from coach.listen.asr.sphinx.grammar import competitors
 
     r = PocketsphinxRecognizer(settings=ALONE)
     by_phrase = {"stop": "stop", "no": "no"}
@@ -290,7 +290,7 @@ def test_competitor_filters_drop_short_and_excluded_words() -> None:
 
 
 def test_phone_distance_and_near_competitors_are_left_out() -> None:
-    from coach.asr.ps_grammar import competitors, phone_distance
+    from coach.listen.asr.sphinx.grammar import competitors, phone_distance
 
     assert phone_distance("N OW".split(), "N AW".split()) == 1
     assert phone_distance("S T AA P".split(), "T AA P".split()) == 1
@@ -304,7 +304,7 @@ def test_phone_distance_and_near_competitors_are_left_out() -> None:
 
 
 def test_intent_boost_weights_each_phrase() -> None:
-    from coach.asr.ps_grammar import build_grammar
+    from coach.listen.asr.sphinx.grammar import build_grammar
 
     plain = build_grammar({"stop": "stop", "yes": "yes"}, ["so"], 100.0)
     assert "/100.0000/ <command>" in plain
@@ -378,7 +378,7 @@ def test_verification_rescues_a_real_stop_the_grammar_alone_misses() -> None:
 
 
 def test_verifier_scores_the_spoken_phrase_above_another() -> None:
-    from coach.asr.ps_verify import NO_FIT, IntentVerifier, model_files
+    from coach.listen.asr.sphinx.verify import NO_FIT, IntentVerifier, model_files
 
     v = IntentVerifier(*model_files(None))
     audio = espeak("stop", rate=140)
@@ -438,7 +438,7 @@ def test_an_early_stop_spans_its_word_not_the_segment() -> None:
 
 def test_word_span_leaves_out_silence_fillers_and_null_transitions() -> None:
     """The shapes pocketsphinx 5 gives (a final result starts with ``(NULL)`` at frame -1)."""
-    from coach.asr.pocketsphinx_backend import word_span
+    from coach.listen.asr.sphinx.recognizer import word_span
 
     final = [("(NULL)", -1, -1), ("<sil>", 0, 30), ("stop", 31, 70), ("(NULL)", 70, 70),
              ("<sil>", 71, 90)]
@@ -477,7 +477,7 @@ def test_the_coachs_echo_residue_does_not_deafen_it_to_a_loud_stop() -> None:
     told that the far end sounded (``note_far_end``), the recognizer keeps the mean those
     segments found and hears them as it does after silence. (Live echo-loopback test: a Piper
     "stop" after the coach's lines heard as "pause" or not at all.)"""
-    from coach.asr.echo_sim import speak
+    from coach.devices.room import speak
     from coach.content import load_content
 
     awaiting_ready = load_content().phrases(  # the state after "... say ready" (live test)
@@ -510,7 +510,7 @@ def test_the_coachs_echo_residue_does_not_deafen_it_to_a_loud_stop() -> None:
 
 
 def test_preroll_takes_the_frames_just_before_the_segment() -> None:
-    from coach.asr.ps_preroll import PreRoll
+    from coach.listen.asr.sphinx.preroll import PreRoll
 
     def frame(level: float, k: int) -> bytes:
         return (np.random.default_rng(k).standard_normal(480) * level).astype(np.int16).tobytes()

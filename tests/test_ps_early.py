@@ -1,9 +1,9 @@
-"""The early report's decisions (``coach.asr.ps_early``): partial results in, intents out."""
+"""The early report's decisions (``coach.listen.asr.sphinx.early``): partial results in, intents out."""
 
 from __future__ import annotations
 
-from coach.asr.ps_early import PREFIX_FRAMES, EarlyRule
-from coach.asr.ps_grammar import committed_prefixes
+from coach.listen.asr.sphinx.early import PREFIX_FRAMES, EarlyRule
+from coach.listen.asr.sphinx.grammar import committed_prefixes
 
 BY_PHRASE = {"stop": "stop", "stop now": "stop", "stop the session": "stop",
              "too painful": "too_painful", "that hurts": "too_painful", "ready": "ready"}

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coach.content import INTENTS
-from coach.driver import SessionDriver
-from coach.engine import Engine, Phase
-from coach.eventlog import EventLog
-from coach.messages import Fault, FaultKind, Heard, LineDone, Say, Silence, Tick
-from coach.plan import Screening, SessionPlan
+from coach.session.driver import SessionDriver
+from coach.session.engine import Engine, Phase
+from coach.session.eventlog import EventLog
+from coach.session.messages import Fault, FaultKind, Heard, LineDone, Say, Silence, Tick
+from coach.session.plan import Screening, SessionPlan
 from sessions import content
 
 TICK_MAX = 0.5
@@ -149,7 +149,7 @@ def test_random_walk_reaches_deep_states():
        ease_after=st.one_of(st.none(), st.floats(0, 170)))
 def test_no_hold_outlasts_its_maximum_whatever_the_user_does(plan_hold, pause_after, resume_after,
                                                             ease_after):
-    from coach.user_script import Reply
+    from coach.run.user_script import Reply
     from sessions import kinds, run
     replies = [Reply("hold_start", "pause", delay=pause_after, times=1)]
     if resume_after is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import tts
+from coach.voice import synth as tts
 from coach.errors import CoachError
 
 LINE = "Breathe in slowly, and let the ball sink deeper into the muscle."

@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 import soxr
 
-from coach import models
-from coach.asr.base import SAMPLE_RATE, Hypothesis
-from coach.asr.vosk_backend import PhraseMatcher, VoskRecognizer, _shadow_model, korean_test_model, load_model
+from coach.listen.asr import vosk_models as models
+from coach.listen.asr.base import Hypothesis
+from coach.pcm import SAMPLE_RATE
+from coach.listen.asr.vosk_backend import PhraseMatcher, VoskRecognizer, _shadow_model, korean_test_model, load_model
 from coach.errors import CoachError
 
 KO_MODEL = korean_test_model()
@@ -129,7 +130,7 @@ def test_an_early_stop_late_in_a_long_utterance_is_timed_near_its_word(rec: Vosk
     ``EARLY_LOOKBACK`` before "멈춰" first showed, not at the utterance's first word (the
     self-speech filter judges the user's voice over the span: over seconds of the coach's echo a
     stray spike was enough to keep its own "stop")."""
-    from coach.asr.vosk_backend import EARLY_LOOKBACK
+    from coach.listen.asr.vosk_backend import EARLY_LOOKBACK
 
     parts = [silence(0.5)]
     for word in ("네", "아니요", "네", "아니요"):  # one utterance: 0.1 s between the words

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.asr.hear import hear_samples
-from coach.asr.pocketsphinx_backend import PocketsphinxRecognizer, PsSettings
-from coach.asr.whisper_check import WhisperCheck, load_whisper_check, words_of
+from coach.listen.hear_file import hear_samples
+from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
+from coach.listen.asr.whisper_check import WhisperCheck, load_whisper_check, words_of
 from test_pocketsphinx import SCREENING, SPEECH, clip  # (clip: padded as the one method)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,24 +74,25 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
     (The screening lines themselves, "... please answer yes or no", gave no answer even without
     the echo stage and the filter, at -20 and -10 dB: Whisper hears the whole "yes or no", which
     is no phrase.)"""
-    from coach.asr import echo_sim as S
-    from coach.asr.echo import EchoSuppressor
-    from coach.asr.echo_filter import SelfSpeechFilter
+    from coach.devices import room as S
+    from coach.pcm import SAMPLE_RATE, round_to_int16
+    from coach.listen.echo.suppressor import EchoSuppressor
+    from coach.listen.echo.self_speech import SelfSpeechFilter
     from coach.content import load_content
-    from coach.ear import Ear
-    from coach.voice_cli import synthesizer, voice_16k
+    from coach.listen.ear import Ear
+    from coach.cli.voice import synthesizer, voice_16k
 
     synth = synthesizer("gmw/en-us", 150, 1.0)
     voice = voice_16k(synth)
-    parts, spans, t = [np.zeros(S.RATE, np.int16)], [], 1.0
+    parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
     for text in ["No.", "Yes.", "Nope."] * 3:
-        audio = S.to_int16(voice(text) * 32767)
-        spans.append((t, t + len(audio) / S.RATE, text))
-        parts += [audio, np.zeros(2 * S.RATE, np.int16)]
-        t += len(audio) / S.RATE + 2.0
+        audio = round_to_int16(voice(text) * 32767)
+        spans.append((t, t + len(audio) / SAMPLE_RATE, text))
+        parts += [audio, np.zeros(2 * SAMPLE_RATE, np.int16)]
+        t += len(audio) / SAMPLE_RATE + 2.0
     play = np.concatenate(parts)
     noise = np.random.default_rng(2).standard_normal(len(play)) * 10.0
-    mic = S.to_int16(S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3) + noise)
+    mic = round_to_int16(S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3) + noise)
     content = load_content()
     heard = {}
     for name, self_filter in (("peer", None), ("shipped", SelfSpeechFilter())):
@@ -101,9 +102,9 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
         ear.listen_for(frozenset(SCREENING))
         out = []
         for i, (m, r) in enumerate(S.blocks(mic, play)):
-            at = i * 800 / S.RATE
+            at = i * 800 / SAMPLE_RATE
             playing = next((text for a, b, text in spans if a <= at < b), None)
             out += ear.hear(m, at, reference=r, now_playing=playing)
-        heard[name] = [h.intent for h in out + ear.flush(len(mic) / S.RATE)]
+        heard[name] = [h.intent for h in out + ear.flush(len(mic) / SAMPLE_RATE)]
     assert {"yes", "no"} & set(heard["peer"]), f"the echo fooled nothing: {heard}"
     assert heard["shipped"] == [], heard

@@ -1,6 +1,6 @@
 """Progress across sessions: the SQLite history store, the adaptive plan, exports and a plot."""
 
-from coach.history.plan import Plan, PlanReason, ScreeningNeed, ScreeningWhy, plan_next
+from coach.history.planner import Plan, PlanReason, ScreeningNeed, ScreeningWhy, plan_next
 from coach.history.store import (HistoryStore, HoldRecord, ScreeningAnswer, SessionRecord,
                                  default_db_path)
 from coach.history.words import (default_templates, describe_plan, spoken_duration,

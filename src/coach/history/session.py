@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from coach.content import GUIDE_MAX_HOLD, GUIDE_MIN_HOLD, Content, StepKind
-from coach.eventlog import EventLog
-from coach.history.plan import Plan, plan_next
+from coach.session.eventlog import EventLog
+from coach.history.planner import Plan, plan_next
 from coach.history.store import HistoryStore
 from coach.history.words import default_templates, describe_plan, plan_summary
-from coach.plan import SessionPlan
+from coach.session.plan import SessionPlan
 
 
 def session_plan(plan: Plan, content: Content, store: HistoryStore, now: datetime) -> SessionPlan:

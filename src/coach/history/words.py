@@ -16,7 +16,7 @@ from typing import Mapping
 
 from coach.errors import CoachError
 from coach.paths import content_dir
-from coach.history.plan import Plan, PlanReason
+from coach.history.planner import Plan, PlanReason
 from coach.history.store import HistoryStore, SessionRecord
 
 def words_file() -> Path:

@@ -1,0 +1,282 @@
+"""The voice subcommands: the main session, ``demo``, ``hear``, ``devices``, ``voices``, ``model``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coach.errors import CoachError
+
+COACH_VOICE = "gmw/en-us"
+USER_VOICE = "piper en_US-joe-medium"
+"""The simulated user's voice: a neural voice, distinct from the coach's (coach.voice.user_voice)."""
+
+
+def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
+    def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
+        s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None,
+                       help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
+        s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
+        s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
+        s.add_argument("--rate", type=int, default=150, help="speaking rate, words per minute")
+        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0")
+        s.add_argument("--routine", default="psoas-ball")
+        s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
+        if devices:
+            s.add_argument("--mic", default=None, help="microphone: index or part of its name")
+            s.add_argument("--speaker", default=None, help="speaker: index or part of its name")
+
+    s = sub.add_parser("session", help="a hands-free session on the microphone and speaker "
+                       "(what `coach` does with no subcommand)")
+    audio_opts(s, devices=True)
+    s.add_argument("--no-mic-check", action="store_true", help="skip the 'say ready' microphone check")
+    s.add_argument("--record", type=Path, default=None,
+                   help="write what the microphone heard to this WAV, and what the coach was playing "
+                        "at the same moments to FILE.reference.wav (nothing is recorded otherwise)")
+    s.set_defaults(func=cmd_session)
+    parser.set_defaults(func_default=cmd_session)
+    for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
+                          ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
+                          ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
+        parser.set_defaults(**{name: default})
+
+    s = sub.add_parser("demo", help="the whole session with no sound card: a simulated user "
+                       "answers by voice through the same recognizer")
+    audio_opts(s, devices=False)
+    s.add_argument("--user-script", type=Path, help="TOML: what the user says and when "
+                   "(default: an ordinary, cooperative user)")
+    s.add_argument("--speed", type=float, default=1.0, help="times real time; 0 = as fast as possible")
+    s.add_argument("--wav", type=Path, help="write the session's audio here (left: coach, right: mic)")
+    s.add_argument("--echo-db", type=float, default=-20.0, help="the coach's echo at the mic, dB")
+    s.add_argument("--quiet", action="store_true", help="do not print the transcript")
+    s.add_argument("--history", action="store_true",
+                   help="plan from and record into your session history (off for demos)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("hear", help="run a WAV through the recognizer; one JSON line per intent")
+    s.add_argument("wav", type=Path)
+    s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None)
+    s.add_argument("--model", default=None)
+    s.add_argument("--intents", default=None,
+                   help="comma-separated intents to listen for (default: all)")
+    s.set_defaults(func=cmd_hear)
+
+    s = sub.add_parser("devices", help="list audio devices")
+    s.set_defaults(func=cmd_devices)
+    s = sub.add_parser("voices", help="list the synthesizer's voices")
+    s.set_defaults(func=cmd_voices)
+    s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
+                       "English model")
+    s.add_argument("action", choices=("download", "where"))
+    s.set_defaults(func=cmd_model)
+
+
+# --- building blocks -------------------------------------------------------------------------
+def load_recognizer_for(args: argparse.Namespace):
+    from coach.listen.hear_file import load_recognizer
+    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
+
+
+def build_ear(recognizer, content, line_words=None):
+    """The listening stage; ``line_words``: the coach's synthesizer's ``words_of``."""
+    from coach.listen.ear import Ear
+    from coach.listen.echo.suppressor import EchoSuppressor
+    from coach.listen.echo.self_speech import SelfSpeechFilter
+    return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter(), line_words)
+
+
+def synthesizer(voice: str, rate: int, volume: float):
+    from coach.voice.synth import Synthesizer
+    return Synthesizer(voice=voice, rate_wpm=rate, volume=volume)
+
+
+def voice_16k(synth) -> Any:
+    """text -> float32 samples at 16 kHz, cached."""
+    import soxr
+    cache: dict[str, np.ndarray] = {}
+
+    def render(text: str) -> np.ndarray:
+        if text not in cache:
+            r = synth.render(text)
+            x = r.samples.astype(np.float32) / 32768.0
+            cache[text] = soxr.resample(x, r.rate, 16000).astype(np.float32) if r.rate != 16000 else x
+        return cache[text]
+    return render
+
+
+def build_driver(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
+    from coach.content import load_content
+    from coach.session.driver import SessionDriver
+    from coach.session.engine import Engine
+    from coach.session.eventlog import EventLog, JsonlFile, default_log_path
+    from coach.session.plan import SessionPlan
+
+    content = load_content(args.routine, getattr(args, "content", None))
+    log = EventLog()
+    log.sinks.append(JsonlFile(default_log_path(log.session)))
+    if getattr(args, "events", None):
+        log.sinks.append(JsonlFile(args.events))
+    plan = SessionPlan()
+    if history:
+        from coach.history.session import plan_and_record
+        from coach.history.store import HistoryStore
+        store = HistoryStore()
+        previous = store.sessions()
+        if previous and previous[-1].status == "unfinished":
+            p = previous[-1]
+            print(f"coach: the last session ({p.started:%Y-%m-%d %H:%M} UTC) did not finish: it "
+                  "was cut off and is kept in your history as unfinished.", file=sys.stderr)
+            log.header["previous_unfinished"] = p.id
+        plan = plan_and_record(content, log, store=store)
+    log.header.update(info)
+    return content, SessionDriver(Engine(content, plan), log)
+
+
+def render_ahead(synth, content) -> None:
+    texts = [t for t in content.lines.values() if "{" not in t]
+    ahead = getattr(synth, "render_ahead", None)
+    if ahead:
+        ahead(texts)
+
+
+# --- commands ---------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from coach.content import load_content
+    from coach.run.demo import World, print_line, run_demo, write_wav
+    from coach.run.user_script import default_replies, load_user_script
+
+    content = load_content(args.routine, getattr(args, "content", None))
+    replies = load_user_script(args.user_script, content) if args.user_script else \
+        default_replies(content)
+    recognizer = load_recognizer_for(args)
+    info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
+            "user_voice": USER_VOICE, "speed": args.speed}
+    content, driver = build_driver(args, info, history=args.history)
+    coach_synth = synthesizer(args.voice, args.rate, args.volume)
+    ear = build_ear(recognizer, content, coach_synth.words_of)
+    render_ahead(coach_synth, content)
+    from coach.voice.user_voice import PiperUserVoice
+    user_synth = PiperUserVoice.shared()
+    if not args.quiet:
+        print(f"coach demo: listening with {recognizer.name}; the user is simulated "
+              f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
+    with coach_synth:
+        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
+                       World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
+                       echo_to=None if args.quiet else print_line)
+    if args.wav:
+        write_wav(args.wav, run)
+    stats = ear.stats()
+    print(f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; listening CPU "
+          f"{stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second", flush=True)
+    return finish_report(driver, driver.end)
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    from coach.devices import streams as audio
+    from coach.run.live import LiveDevices, LiveSession
+    try:
+        mic_index = audio.resolve_device(args.mic, "input")
+        spk_index = audio.resolve_device(args.speaker, "output")
+    except CoachError as err:
+        if err.code == "audio.no_devices" and args.mic is None:
+            print(f"coach: {err.message}\ncoach: no microphone here, so running the narrated demo "
+                  "with a simulated user instead (`coach demo --help`).", file=sys.stderr, flush=True)
+            demo_args = argparse.Namespace(**{**vars(args), "user_script": None, "speed": 1.0,
+                                              "wav": None, "echo_db": -20.0, "quiet": False,
+                                              "history": False})
+            return cmd_demo(demo_args)
+        raise
+    recognizer = load_recognizer_for(args)
+    print(f"coach: listening with {recognizer.name}", flush=True)
+    content, driver = build_driver(args, {"mode": "live", "recognizer": recognizer.name,
+                                          "voice": args.voice})
+    synth = synthesizer(args.voice, args.rate, args.volume)
+    render_ahead(synth, content)
+
+    def render(text: str):
+        r = synth.render(text)
+        return r.samples, r.rate
+
+    with synth, audio.Speaker(spk_index) as speaker, audio.Microphone(mic_index) as mic:
+        ear = build_ear(recognizer, content, synth.words_of)
+        if not args.no_mic_check:
+            from coach.run.mic_check import mic_check
+            mic_check(content, ear, speaker, mic, render)
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print,
+                              record=args.record is not None)
+        end = session.run()
+    if args.record is not None and session.recorded:
+        from coach.run.demo import write_mono_wav
+        write_mono_wav(args.record, np.concatenate(session.recorded))
+        if session.recorded_reference:  # for replaying the echo stage offline
+            write_mono_wav(args.record.with_suffix(".reference.wav"),
+                           np.concatenate(session.recorded_reference))
+    return finish_report(driver, end)
+
+
+def finish_report(driver, end) -> int:
+    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 130 signal."""
+    from coach.session.eventlog import default_log_path
+    print(f"session ended: {end.outcome.value if end else 'not ended'}; log: "
+          f"{default_log_path(driver.log.session)}", flush=True)
+    for err in driver.log.failures:
+        print(f"coach: error [{err.code}]: {err}", file=sys.stderr)
+    if end is None or end.outcome.value == "fault":
+        return 1
+    if driver.log.failures:
+        return 2
+    if end.reason in ("SIGINT", "SIGTERM"):
+        return 130 if end.reason == "SIGINT" else 143
+    return 0
+
+
+def cmd_hear(args: argparse.Namespace) -> int:
+    from coach.listen.hear_file import hear_file
+    from coach.content import INTENTS, load_content
+    content = load_content("psoas-ball", getattr(args, "content", None))
+    names = INTENTS if not args.intents else tuple(x.strip() for x in args.intents.split(","))
+    for n in names:
+        if n not in content.intents:
+            raise CoachError("hear.unknown_intent", f"unknown intent '{n}'",
+                             "choose from: " + ", ".join(INTENTS))
+    rec = load_recognizer_for(args)
+    rec.set_vocabulary(content.phrases(set(names)))
+    for h in hear_file(args.wav, rec):
+        print(json.dumps({"intent": h.intent, "text": h.text, "confidence": round(h.confidence, 3),
+                          "start": round(h.start, 3), "end": round(h.end, 3), "final": h.final}))
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from coach.devices import streams as audio
+    devices = audio.list_devices()
+    if not devices:
+        print("no audio devices (PortAudio sees none); `coach demo` runs without any")
+    for d in devices:
+        print(f"{d.index:3}  {d.name:40} in {d.max_input_channels}  out {d.max_output_channels}  "
+              f"{d.default_rate:.0f} Hz")
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from coach.voice.synth import list_voices
+    for v in list_voices():
+        print(f"{v.id:24} {getattr(v, 'name', '')}  {','.join(getattr(v, 'languages', []) or [])}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from coach.listen.asr import vosk_models as models
+    if args.action == "where":
+        found = models.find_vosk_model(None)
+        print(found if found else "no vosk model installed; pocketsphinx (built in) is used")
+        return 0
+    path = models.download_vosk_model()
+    print(f"installed: {path}")
+    return 0

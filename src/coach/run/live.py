@@ -1,0 +1,195 @@
+"""A session on real devices: the speaker, the microphone and the engine, in real time.
+
+Threads, each with one job, talking through one queue of events to the main loop:
+
+* listener: ``Microphone.read`` → ``Ear.hear`` (echo suppressor, recognizer, self-speech filter)
+  → ``Heard``; a lost microphone or a failing recognizer becomes a ``Fault``;
+* speaker events: ``Played`` → ``LineDone``;
+* main loop (this thread): feeds events to the engine, ticks its clock every 50 ms, carries out
+  its actions (synthesis and playback, silence, vocabulary), and watches that the listener is alive.
+
+Only this module and ``coach.run.demo`` touch real time; the engine never does.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from coach.session.driver import SessionDriver
+from coach.listen.ear import Ear, log_filtered
+from coach.errors import CoachError
+from coach.session.messages import End, Fault, FaultKind, Heard, LineDone, Listen, Say, Silence, Tick
+
+TICK = 0.05
+"""Seconds between clock ticks of the main loop."""
+STALL_AFTER = 3.0
+"""Seconds without a processed microphone block before the listener counts as stalled."""
+LINE_GRACE = 2.0
+"""Seconds past a line's length before a speaker that never finished it counts as lost."""
+
+
+@dataclass
+class LiveDevices:
+    speaker: Any
+    """``coach.devices.streams.Speaker`` (or anything with play/stop/reference/events/is_playing)."""
+    mic: Any
+    """``coach.devices.streams.Microphone`` (read → MicBlock)."""
+    render: Callable[[str], tuple[np.ndarray, int]]
+    """text → (samples, rate): the coach's voice."""
+
+
+class LiveSession:
+    def __init__(self, driver: SessionDriver, ear: Ear, devices: LiveDevices,
+                 *, echo_to: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, record: bool = False) -> None:
+        self.driver, self.ear, self.dev = driver, ear, devices
+        self.echo_to = echo_to or (lambda s: None)
+        self.clock = clock
+        self.events: queue.Queue = queue.Queue()
+        self._t0 = clock()
+        self._stop = threading.Event()
+        self._want: frozenset[str] | None = None
+        self._now_playing: str | None = None
+        self._last_block = clock()
+        self._interrupted: str | None = None
+        self._line_due: tuple[int, float] | None = None
+        self.recorded: list[np.ndarray] | None = [] if record else None
+        """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
+        self.recorded_reference: list[np.ndarray] = []
+        """What the echo stage was told was playing during each recorded block (same lengths)."""
+
+    def now(self) -> float:
+        return self.clock() - self._t0
+
+    # --- threads -------------------------------------------------------------------------------
+    def _listen(self) -> None:
+        mic, spk = self.dev.mic, self.dev.speaker
+        try:
+            while not self._stop.is_set():
+                block = mic.read(timeout=0.5)
+                if block is None:
+                    continue
+                if self.recorded is not None:
+                    self.recorded.append(block.samples)
+                want = self._want
+                if want is not None:
+                    self._want = None
+                    self.ear.listen_for(want)
+                ref = spk.reference(block.t_start, len(block.samples))
+                ref16 = np.clip(ref * 32767, -32768, 32767).astype(np.int16)
+                if self.recorded is not None:
+                    self.recorded_reference.append(ref16)
+                t_block = self.now() - len(block.samples) / 16000
+                for h in self.ear.hear(block.samples, t_block, reference=ref16,
+                                       now_playing=self._now_playing):
+                    self.events.put(Heard(h.intent, self.now(), h.text, h.confidence, h.final,
+                                          h.alternatives, h.start, h.end))
+                self._last_block = self.clock()
+        except CoachError as err:
+            kind = FaultKind.MIC_LOST if err.code.startswith("audio") else FaultKind.RECOGNIZER_STALLED
+            self.events.put(Fault(kind, self.now(), err.message))
+        except Exception as err:  # the recognizer or echo stage failed
+            self.events.put(Fault(FaultKind.RECOGNIZER_STALLED, self.now(), repr(err)))
+
+    def _forward_played(self) -> None:
+        while not self._stop.is_set():
+            try:
+                p = self.dev.speaker.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.events.put(LineDone(p.utterance_id, self.now(), p.interrupted))
+
+    # --- main loop -------------------------------------------------------------------------------
+    def _perform(self, actions: list) -> None:
+        for a in actions:
+            if isinstance(a, Silence):
+                self.dev.speaker.stop()
+                self._now_playing = None
+                self.driver.log.write(self.now(), "speaker_stopped")
+            elif isinstance(a, Say):
+                self.echo_to(f"{self.now():8.1f}s  coach  {a.text}")
+                try:
+                    samples, rate = self.dev.render(a.text)
+                    self.dev.speaker.play(samples, rate, a.utterance)
+                    self._now_playing = a.text
+                    # a speaker that stops consuming audio must not leave the session waiting
+                    self._line_due = (a.utterance, self.clock() + len(samples) / rate + LINE_GRACE)
+                except CoachError as err:
+                    self.events.put(Fault(FaultKind.SPEAKER_LOST, self.now(), err.message))
+                    self.events.put(LineDone(a.utterance, self.now(), True))
+            elif isinstance(a, Listen):
+                self._want = a.intents
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._interrupted = signal.Signals(signum).name
+
+    def run(self, max_seconds: float = 3 * 3600) -> End | None:
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        threads = [threading.Thread(target=self._listen, name="coach-listener", daemon=True),
+                   threading.Thread(target=self._forward_played, name="coach-played", daemon=True)]
+        try:
+            for th in threads:
+                th.start()
+            self._perform(self.driver.start(self.now()))
+            faulted = False
+            while not self.driver.ended and self.now() < max_seconds:
+                if self._interrupted:
+                    self.dev.speaker.stop()
+                    self._perform(self.driver.feed(Fault(FaultKind.INTERRUPTED, self.now(),
+                                                         self._interrupted)))
+                    break
+                try:
+                    ev = self.events.get(timeout=TICK)
+                except queue.Empty:
+                    ev = None
+                if self._line_due and self.clock() > self._line_due[1]:
+                    utt, self._line_due = self._line_due[0], None
+                    self.dev.speaker.stop()
+                    self._perform(self.driver.feed(Fault(FaultKind.SPEAKER_LOST, self.now(),
+                                                         "a line did not finish playing")))
+                    self._perform(self.driver.feed(LineDone(utt, self.now(), True)))
+                if ev is not None:
+                    if isinstance(ev, LineDone) and self._line_due and \
+                            ev.utterance == self._line_due[0]:
+                        self._line_due = None
+                    if isinstance(ev, Heard):
+                        self.echo_to(f"{self.now():8.1f}s  heard  {ev.intent} ({ev.text!r}, "
+                                     f"{ev.confidence:.2f})")
+                    if isinstance(ev, Fault):
+                        faulted = True
+                    if isinstance(ev, LineDone) and not ev.interrupted:
+                        self._now_playing = None
+                    self._perform(self.driver.feed(ev))
+                if not faulted and self.clock() - self._last_block > STALL_AFTER:
+                    faulted = True
+                    self._perform(self.driver.feed(Fault(
+                        FaultKind.RECOGNIZER_STALLED, self.now(),
+                        f"no audio processed for {STALL_AFTER:g} s")))
+                log_filtered(self.ear, self.driver.log)
+                self._perform(self.driver.feed(Tick(self.now())))
+            self._drain_final_lines()
+        finally:
+            self._stop.set()
+            for sig, h in handlers.items():
+                signal.signal(sig, h)
+            for th in threads:
+                th.join(timeout=2)
+        return self.driver.end
+
+    def _drain_final_lines(self, limit: float = 15.0) -> None:
+        """Let the last lines (the safe "roll off" instruction) play out, then return."""
+        deadline = self.clock() + limit
+        while self.dev.speaker.is_playing and self.clock() < deadline and not self._interrupted:
+            time.sleep(0.05)
+        if self._interrupted:
+            self.dev.speaker.stop()

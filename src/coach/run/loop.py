@@ -1,0 +1,92 @@
+"""The one session loop: start the driver, then feed it each event and perform its actions.
+
+A live session, the demo and a simulation differ only in where their events come from (and so
+which clock they keep: real time, the audio, or virtual time) and in the ``Output`` that carries
+the actions out. The rule that a reply to a prompt cut off before its end is never given (the user
+did not hear it out) is kept here, once, in ``Performer.heard_to_the_end``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Protocol
+
+from coach.session.driver import SessionDriver
+from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence
+
+
+class Output(Protocol):
+    """Where the engine's actions land. ``t``: session seconds when the action is performed."""
+
+    def say(self, say: Say, t: float) -> None:
+        """Start playing ``say.text`` as utterance ``say.utterance``; its ``LineDone`` follows."""
+
+    def silence(self, t: float) -> None:
+        """Stop playing now and drop whatever is queued."""
+
+    def listen(self, intents: frozenset[str]) -> None:
+        """From now on, listen only for these intents."""
+
+    def end(self, end: End, t: float) -> None:
+        """The session ended; its last lines may still be playing."""
+
+
+class Performer:
+    """Carries out a driver's actions against an ``Output`` and remembers which line is playing
+    and which lines were cut off."""
+
+    def __init__(self, driver: SessionDriver, output: Output,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.driver, self.output = driver, output
+        self.clock = clock
+        """Session seconds for the log's ``speaker_stopped`` (default: the event's time)."""
+        self.playing: int | None = None
+        """The utterance said last and not yet finished or cut."""
+        self.cut: set[int] = set()
+
+    def start(self, t: float) -> None:
+        self.perform(self.driver.start(t), t)
+
+    def feed(self, ev: Event) -> list[Action]:
+        """Feed one event to the driver and perform what it answers."""
+        if isinstance(ev, LineDone) and self.playing == ev.utterance:
+            self.playing = None
+        actions = self.driver.feed(ev)
+        self.perform(actions, ev.t)
+        return actions
+
+    def perform(self, actions: list[Action], t: float) -> None:
+        for a in actions:
+            if isinstance(a, Say):
+                self.playing = a.utterance
+                self.output.say(a, t)
+            elif isinstance(a, Silence):
+                if self.playing is not None:
+                    self.cut.add(self.playing)
+                    self.playing = None
+                self.output.silence(t)
+                self.driver.log.write(self.clock() if self.clock else t, "speaker_stopped")
+            elif isinstance(a, Listen):
+                self.output.listen(a.intents)
+            elif isinstance(a, End):
+                self.output.end(a, t)
+
+    def heard_to_the_end(self, utterance: int) -> bool:
+        """False when ``utterance`` was cut off before its end: a reply to it is not given."""
+        return utterance not in self.cut
+
+
+def run_session(performer: Performer, events: Iterable[Event], t_start: float = 0.0) -> End | None:
+    """Start the session at ``t_start``, then feed it ``events`` (``feed_events``)."""
+    performer.start(t_start)
+    return feed_events(performer, events)
+
+
+def feed_events(performer: Performer, events: Iterable[Event]) -> End | None:
+    """The loop: feed ``events`` in order until the session ends or they run out. Returns how the
+    session ended (None if it has not)."""
+    driver = performer.driver
+    for ev in events:
+        if driver.ended:
+            break
+        performer.feed(ev)
+    return driver.end
