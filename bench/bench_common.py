@@ -125,7 +125,7 @@ def _speak_pitch(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
         return speak(text, voice, rate)
     import shutil
     import subprocess
-    from coach.devices.room import read_wav
+    from coach.pcm import read_wav_16k as read_wav
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "s.wav"
         subprocess.run([shutil.which("espeak-ng") or "espeak-ng", "-v", voice, "-s", str(rate),

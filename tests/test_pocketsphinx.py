@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.devices.room import active_rms, to_int16
+from coach.devices.room import active_rms
+from coach.pcm import round_to_int16 as to_int16
 from coach.listen.hear_file import hear_samples, read_wav, to_16k_int16
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
 from coach.errors import CoachError
