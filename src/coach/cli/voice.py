@@ -212,7 +212,7 @@ def cmd_session(args: argparse.Namespace) -> int:
                               record=args.record is not None)
         end = session.run()
     if args.record is not None and session.recorded:
-        from coach.run.demo import write_mono_wav
+        from coach.pcm import write_wav as write_mono_wav
         write_mono_wav(args.record, np.concatenate(session.recorded))
         if session.recorded_reference:  # for replaying the echo stage offline
             write_mono_wav(args.record.with_suffix(".reference.wav"),

@@ -87,6 +87,16 @@ class Player:
         """True while an utterance is queued, playing, or still sounding in the device buffer."""
         return self._current is not None or bool(self._queue) or bool(self._pending)
 
+    @property
+    def sounding(self) -> int | None:
+        """The utterance being played (or next in the queue); None when nothing is."""
+        if self._current is not None and self._current_gen == self._generation:
+            return self._current[0]
+        for gen, uid, _ in self._queue:
+            if gen == self._generation:
+                return uid
+        return None
+
     # --- audio side (callback: copy and enqueue only) ----------------------------------------
     def fill(self, frames: int, t_dac: float, t_now: float) -> np.ndarray:
         """Fill and return the next ``frames`` mono float32 samples (a view of a scratch buffer).

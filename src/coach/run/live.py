@@ -5,8 +5,10 @@ Threads, each with one job, talking through one queue of events to the main loop
 * listener: ``Microphone.read`` → ``Ear.hear`` (echo suppressor, recognizer, self-speech filter)
   → ``Heard``; a lost microphone or a failing recognizer becomes a ``Fault``;
 * speaker events: ``Played`` → ``LineDone``;
-* main loop (this thread): feeds events to the engine, ticks its clock every 50 ms, carries out
-  its actions (synthesis and playback, silence, vocabulary), and watches that the listener is alive.
+* main thread: ``events`` waits on that queue, adds a ``Tick`` every 50 ms and the watchdogs'
+  faults (a stalled listener, a line that never finished playing, Ctrl-C), and the one session
+  loop (``coach.run.loop``) feeds them to the engine and performs its actions here (``say`` →
+  synthesis and playback, ``silence``, ``listen`` → the listener's vocabulary).
 
 Only this module and ``coach.run.demo`` touch real time; the engine never does.
 """
@@ -18,14 +20,16 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from coach.session.driver import SessionDriver
-from coach.listen.ear import Ear, log_filtered
 from coach.errors import CoachError
-from coach.session.messages import End, Fault, FaultKind, Heard, LineDone, Listen, Say, Silence, Tick
+from coach.listen.ear import Ear, log_filtered
+from coach.pcm import SAMPLE_RATE, float_to_int16
+from coach.run.loop import Performer, run_session
+from coach.session.driver import SessionDriver
+from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
 
 TICK = 0.05
 """Seconds between clock ticks of the main loop."""
@@ -33,6 +37,8 @@ STALL_AFTER = 3.0
 """Seconds without a processed microphone block before the listener counts as stalled."""
 LINE_GRACE = 2.0
 """Seconds past a line's length before a speaker that never finished it counts as lost."""
+DRAIN_LIMIT = 15.0
+"""Seconds the session's last lines (the safe "roll off" instruction) may play after its end."""
 
 
 @dataclass
@@ -46,6 +52,9 @@ class LiveDevices:
 
 
 class LiveSession:
+    """One session on real devices; ``run`` blocks until it ends. It is the ``Output`` of its
+    ``Performer``: the engine's actions land on the speaker and the listener."""
+
     def __init__(self, driver: SessionDriver, ear: Ear, devices: LiveDevices,
                  *, echo_to: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, record: bool = False) -> None:
@@ -60,12 +69,14 @@ class LiveSession:
         self._last_block = clock()
         self._interrupted: str | None = None
         self._line_due: tuple[int, float] | None = None
+        self.performer = Performer(driver, self, clock=self.now)
         self.recorded: list[np.ndarray] | None = [] if record else None
         """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
         self.recorded_reference: list[np.ndarray] = []
         """What the echo stage was told was playing during each recorded block (same lengths)."""
 
     def now(self) -> float:
+        """Session seconds since this object was made."""
         return self.clock() - self._t0
 
     # --- threads -------------------------------------------------------------------------------
@@ -82,11 +93,10 @@ class LiveSession:
                 if want is not None:
                     self._want = None
                     self.ear.listen_for(want)
-                ref = spk.reference(block.t_start, len(block.samples))
-                ref16 = np.clip(ref * 32767, -32768, 32767).astype(np.int16)
+                ref16 = float_to_int16(spk.reference(block.t_start, len(block.samples)))
                 if self.recorded is not None:
                     self.recorded_reference.append(ref16)
-                t_block = self.now() - len(block.samples) / 16000
+                t_block = self.now() - len(block.samples) / SAMPLE_RATE
                 for h in self.ear.hear(block.samples, t_block, reference=ref16,
                                        now_playing=self._now_playing):
                     self.events.put(Heard(h.intent, self.now(), h.text, h.confidence, h.final,
@@ -106,31 +116,72 @@ class LiveSession:
                 continue
             self.events.put(LineDone(p.utterance_id, self.now(), p.interrupted))
 
-    # --- main loop -------------------------------------------------------------------------------
-    def _perform(self, actions: list) -> None:
-        for a in actions:
-            if isinstance(a, Silence):
+    # --- Output ----------------------------------------------------------------------------------
+    def say(self, a: Say, t: float) -> None:
+        self.echo_to(f"{self.now():8.1f}s  coach  {a.text}")
+        try:
+            samples, rate = self.dev.render(a.text)
+            self.dev.speaker.play(samples, rate, a.utterance)
+            self._now_playing = a.text
+            # a speaker that stops consuming audio must not leave the session waiting
+            self._line_due = (a.utterance, self.clock() + len(samples) / rate + LINE_GRACE)
+        except CoachError as err:
+            self.events.put(Fault(FaultKind.SPEAKER_LOST, self.now(), err.message))
+            self.events.put(LineDone(a.utterance, self.now(), True))
+
+    def silence(self, t: float) -> None:
+        self.dev.speaker.stop()
+        self._now_playing = None
+
+    def listen(self, intents: frozenset[str]) -> None:
+        self._want = intents
+
+    def end(self, end: End, t: float) -> None:
+        pass
+
+    # --- events ----------------------------------------------------------------------------------
+    def _events(self, max_seconds: float) -> Iterator[Event]:
+        """What happens, in order: the threads' events, the watchdogs' faults and a ``Tick``
+        every ``TICK`` seconds, until ``max_seconds`` or an interruption."""
+        faulted = False
+        while self.now() < max_seconds:
+            if self._interrupted:
                 self.dev.speaker.stop()
-                self._now_playing = None
-                self.driver.log.write(self.now(), "speaker_stopped")
-            elif isinstance(a, Say):
-                self.echo_to(f"{self.now():8.1f}s  coach  {a.text}")
-                try:
-                    samples, rate = self.dev.render(a.text)
-                    self.dev.speaker.play(samples, rate, a.utterance)
-                    self._now_playing = a.text
-                    # a speaker that stops consuming audio must not leave the session waiting
-                    self._line_due = (a.utterance, self.clock() + len(samples) / rate + LINE_GRACE)
-                except CoachError as err:
-                    self.events.put(Fault(FaultKind.SPEAKER_LOST, self.now(), err.message))
-                    self.events.put(LineDone(a.utterance, self.now(), True))
-            elif isinstance(a, Listen):
-                self._want = a.intents
+                yield Fault(FaultKind.INTERRUPTED, self.now(), self._interrupted)
+                return
+            try:
+                ev = self.events.get(timeout=TICK)
+            except queue.Empty:
+                ev = None
+            if self._line_due and self.clock() > self._line_due[1]:
+                utt, self._line_due = self._line_due[0], None
+                self.dev.speaker.stop()
+                yield Fault(FaultKind.SPEAKER_LOST, self.now(), "a line did not finish playing")
+                yield LineDone(utt, self.now(), True)
+            if ev is not None:
+                if isinstance(ev, LineDone):
+                    if self._line_due and ev.utterance == self._line_due[0]:
+                        self._line_due = None
+                    if not ev.interrupted:
+                        self._now_playing = None
+                elif isinstance(ev, Heard):
+                    self.echo_to(f"{self.now():8.1f}s  heard  {ev.intent} ({ev.text!r}, "
+                                 f"{ev.confidence:.2f})")
+                elif isinstance(ev, Fault):
+                    faulted = True
+                yield ev
+            if not faulted and self.clock() - self._last_block > STALL_AFTER:
+                faulted = True
+                yield Fault(FaultKind.RECOGNIZER_STALLED, self.now(),
+                            f"no audio processed for {STALL_AFTER:g} s")
+            log_filtered(self.ear, self.driver.log)
+            yield Tick(self.now())
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._interrupted = signal.Signals(signum).name
 
     def run(self, max_seconds: float = 3 * 3600) -> End | None:
+        """Run the session to its end (or ``max_seconds``); returns how it ended."""
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,43 +191,7 @@ class LiveSession:
         try:
             for th in threads:
                 th.start()
-            self._perform(self.driver.start(self.now()))
-            faulted = False
-            while not self.driver.ended and self.now() < max_seconds:
-                if self._interrupted:
-                    self.dev.speaker.stop()
-                    self._perform(self.driver.feed(Fault(FaultKind.INTERRUPTED, self.now(),
-                                                         self._interrupted)))
-                    break
-                try:
-                    ev = self.events.get(timeout=TICK)
-                except queue.Empty:
-                    ev = None
-                if self._line_due and self.clock() > self._line_due[1]:
-                    utt, self._line_due = self._line_due[0], None
-                    self.dev.speaker.stop()
-                    self._perform(self.driver.feed(Fault(FaultKind.SPEAKER_LOST, self.now(),
-                                                         "a line did not finish playing")))
-                    self._perform(self.driver.feed(LineDone(utt, self.now(), True)))
-                if ev is not None:
-                    if isinstance(ev, LineDone) and self._line_due and \
-                            ev.utterance == self._line_due[0]:
-                        self._line_due = None
-                    if isinstance(ev, Heard):
-                        self.echo_to(f"{self.now():8.1f}s  heard  {ev.intent} ({ev.text!r}, "
-                                     f"{ev.confidence:.2f})")
-                    if isinstance(ev, Fault):
-                        faulted = True
-                    if isinstance(ev, LineDone) and not ev.interrupted:
-                        self._now_playing = None
-                    self._perform(self.driver.feed(ev))
-                if not faulted and self.clock() - self._last_block > STALL_AFTER:
-                    faulted = True
-                    self._perform(self.driver.feed(Fault(
-                        FaultKind.RECOGNIZER_STALLED, self.now(),
-                        f"no audio processed for {STALL_AFTER:g} s")))
-                log_filtered(self.ear, self.driver.log)
-                self._perform(self.driver.feed(Tick(self.now())))
+            run_session(self.performer, self._events(max_seconds), self.now())
             self._drain_final_lines()
         finally:
             self._stop.set()
@@ -186,7 +201,7 @@ class LiveSession:
                 th.join(timeout=2)
         return self.driver.end
 
-    def _drain_final_lines(self, limit: float = 15.0) -> None:
+    def _drain_final_lines(self, limit: float = DRAIN_LIMIT) -> None:
         """Let the last lines (the safe "roll off" instruction) play out, then return."""
         deadline = self.clock() + limit
         while self.dev.speaker.is_playing and self.clock() < deadline and not self._interrupted:
