@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from coach.devices import room as S  # noqa: E402
@@ -43,7 +42,7 @@ from coach.listen.echo.suppressor import EchoSuppressor  # noqa: E402
 from coach.listen.echo.self_speech import SelfSpeechFilter  # noqa: E402
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer  # noqa: E402
 from coach.listen.ear import ECHO_TAIL, Ear  # noqa: E402
-from coach.cli.voice import synthesizer, voice_16k  # noqa: E402
+from coach.app import synthesizer, voice_16k  # noqa: E402
 import bench_common as bc  # noqa: E402
 
 TAIL = ECHO_TAIL + EchoSuppressor().max_lag / SAMPLE_RATE  # the Ear's echo tail, as the Ear has it

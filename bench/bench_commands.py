@@ -31,7 +31,7 @@ BLOCK = 800
 
 def recognizer(kind: str):
     import bench_peers
-    from coach.listen.hear_file import load_recognizer
+    from coach.app import load_recognizer
     if kind == "ours":
         return load_recognizer("pocketsphinx")
     if kind == "kws":

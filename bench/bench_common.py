@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Iterable, Sequence
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from coach import paths  # noqa: E402
 from coach.devices.room import active_rms, speak  # noqa: E402
@@ -38,7 +36,7 @@ def real_speech_clips() -> list[tuple[str, int, np.ndarray]]:
     (tests/test_pocketsphinx.py), ``bench/ps_tune.py`` and the benchmark's real-recording row
     feed these clips in this order to one recognizer per vocabulary (pocketsphinx's live
     cepstral mean carries from clip to clip), reset and flushed per clip (``hear_real``)."""
-    from coach.listen.hear_file import read_wav, to_16k_int16
+    from coach.pcm import read_wav, to_16k_int16
 
     out = []
     for folder in sorted(p for p in SPEECH_DIR.iterdir() if p.is_dir()):

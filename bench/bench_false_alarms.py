@@ -71,7 +71,7 @@ def speech_task(seed: int, seconds: float, configs=CONFIGS) -> list[dict]:
 def narration_task(seed: int, echo_db: float, kind: str, vocab: str = "all") -> dict:
     from coach.devices.room import room_echo
     from coach.listen.ear import Ear
-    from coach.cli.voice import build_ear, synthesizer
+    from coach.app import build_ear, synthesizer
     c = bc.content()
     rng = np.random.default_rng([seed, int(-echo_db)])
     synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)

@@ -171,7 +171,7 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     from coach.session.eventlog import EventLog
     from coach.session.plan import SessionPlan
     from coach.run.user_script import Reply, default_replies
-    from coach.cli.voice import USER_VOICE, build_ear, synthesizer, voice_16k
+    from coach.app import build_ear, synthesizer, voice_16k
 
     c = load_content("bench", Path(content_root))
     coach_synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)

@@ -182,7 +182,7 @@ def main() -> int:
     env = start_server()
     os.environ.update(env)
     rng = np.random.default_rng([a.seed, 55])
-    from coach.cli.voice import synthesizer, voice_16k
+    from coach.app import synthesizer, voice_16k
     render = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0))
     trials = []
     try:

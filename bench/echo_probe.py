@@ -12,7 +12,6 @@ keyword spotting ("stop", "ready", "too painful"), with and without ``EchoSuppre
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from coach.listen.asr.base import Hypothesis  # noqa: E402
 from coach.listen.echo.suppressor import EchoSuppressor  # noqa: E402

@@ -7,7 +7,6 @@ Usage: .venv/bin/python bench/piper_phrases.py
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from coach.listen.hear_file import hear_samples  # noqa: E402
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings  # noqa: E402

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -35,10 +34,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 import bench_common as bc  # noqa: E402
-from coach.listen.hear_file import read_wav, to_16k_int16  # noqa: E402
+from coach.pcm import read_wav, to_16k_int16  # noqa: E402
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings  # noqa: E402
 
 INTENTS = tomllib.loads((ROOT / "content" / "intents.toml").read_text())["intents"]

@@ -15,6 +15,7 @@ from coach.listen.echo.self_speech import SelfSpeechFilter, Verdict
 from coach.devices import room as S
 from coach.pcm import SAMPLE_RATE, read_wav_16k, round_to_int16
 from coach.errors import CoachError
+from fakes import FixedRatio, ScriptedStops
 
 STOPS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speech-commands-sample" / "stop"
 KEYWORDS = {"stop": 1e-20, "ready": 1e-20, "too painful": 1e-30}
@@ -173,37 +174,6 @@ def test_no_echo_path_keeps_a_quiet_users_stop(narration):
     assert sup.user_ratio_between(at, at + len(clip) / SAMPLE_RATE) >= SelfSpeechFilter().min_ratio_own_words
 
 
-class _ScriptedStops:
-    """A recognizer that reports "stop" over given spans of fed audio, each in the first block
-    that ends after its span: the Ear's timing rule is under test here, not the recognizer."""
-
-    name = "scripted"
-
-    def __init__(self, spans: list[tuple[float, float]]) -> None:
-        self.spans, self.fed = list(spans), 0
-
-    def set_vocabulary(self, phrases) -> None:
-        pass
-
-    def accept(self, block: np.ndarray) -> list[Hypothesis]:
-        self.fed += len(block)
-        now = self.fed / SAMPLE_RATE
-        due = [s for s in self.spans if s[1] <= now]
-        self.spans = [s for s in self.spans if s[1] > now]
-        return [Hypothesis("stop", "stop", 0.9, a, b) for a, b in due]
-
-
-class _FarEndLog(_ScriptedStops):
-    """The scripted recognizer, also keeping what the Ear told it of the far end per block."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-        self.far_end: list[bool] = []
-
-    def note_far_end(self, sounding: bool) -> None:
-        self.far_end.append(sounding)
-
-
 def test_the_ear_tells_the_recognizer_when_its_own_voice_or_echo_tail_is_in_the_audio():
     """While the coach's audio sounds and for the echo tail after (``ECHO_TAIL`` + the echo
     stage's largest delay), the recognizer is told the far end is in what it hears next; not
@@ -212,7 +182,7 @@ def test_the_ear_tells_the_recognizer_when_its_own_voice_or_echo_tail_is_in_the_
     from coach.content import load_content
     from coach.listen.ear import ECHO_TAIL, Ear
 
-    rec = _FarEndLog()
+    rec = ScriptedStops([])
     ear = Ear(rec, load_content(), EchoSuppressor(), SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     block = 800  # 50 ms
@@ -250,7 +220,7 @@ def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
                      + np.random.default_rng(1).standard_normal(len(play)) * 10.0 + user)
     echo_stop = (end, end + 0.3)  # the line's last word "stop", heard 0.25 s late
     users = [(at_user, at_user + len(clip) / SAMPLE_RATE), (late, late + len(clip) / SAMPLE_RATE)]
-    ear = Ear(_ScriptedStops([echo_stop, *users]), load_content(), EchoSuppressor(),
+    ear = Ear(ScriptedStops([echo_stop, *users]), load_content(), EchoSuppressor(),
               SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     heard = []
@@ -262,21 +232,6 @@ def test_echo_of_a_lines_last_word_is_not_obeyed_after_the_line_ends():
     assert heard == [round(users[0][0], 2), round(users[1][0], 2)]
 
 
-class _FixedRatio:
-    """An echo stage stand-in that reports one user-to-echo ratio for any span."""
-
-    rate, max_lag = SAMPLE_RATE, int(0.4 * SAMPLE_RATE)
-
-    def __init__(self, ratio: float) -> None:
-        self.ratio = ratio
-
-    def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        return mic
-
-    def user_ratio_between(self, start: float, end: float) -> float:
-        return self.ratio
-
-
 def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
     """The next line often starts the moment one ends, so a word of the line before is
     reported while another plays: "... or stop" heard as the prompt "... say ready" begins
@@ -286,7 +241,7 @@ def test_a_stop_from_the_previous_lines_echo_is_judged_by_that_line():
 
     warns = "Sharp pain is not normal: if it comes, say too painful, or stop."
     prompt = "When the mat and ball are ready, say ready."
-    ear = Ear(_ScriptedStops([(2.9, 3.3), (5.0, 5.4)]), load_content(), _FixedRatio(1.5),
+    ear = Ear(ScriptedStops([(2.9, 3.3), (5.0, 5.4)]), load_content(), FixedRatio(1.5),
               SelfSpeechFilter())
     ear.listen_for(frozenset({"stop"}))
     heard = []
@@ -315,7 +270,7 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
     line = "Let your weight sink slowly into the ball. Breathe out."
     got = {}
     for ratio in (1.2, 1.6):
-        ear = Ear(_ScriptedStops([(1.0, 1.4)]), load_content(), _FixedRatio(ratio),
+        ear = Ear(ScriptedStops([(1.0, 1.4)]), load_content(), FixedRatio(ratio),
                   SelfSpeechFilter())
         ear.listen_for(frozenset({"stop"}))
         heard = []
@@ -337,7 +292,7 @@ def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_pa
     from coach.content import load_content
     from coach.listen.ear import Ear
     from coach.voice.synth import Synthesizer
-    from coach.cli.voice import voice_16k
+    from coach.app import voice_16k
 
     line = "Paused. Ease off the ball if you like. Say resume when you want to go on, or stop to end."
     synth = Synthesizer(rate_wpm=150, cache_dir=tmp_path)
@@ -349,7 +304,7 @@ def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_pa
     stops = [(at + 1.3, at + 1.7) for at in (1.0, again)] + [(1.0 + own + 0.1, 1.0 + own + 0.5)]
     kept = {}
     for words in (synth.words_of, None):
-        ear = Ear(_ScriptedStops(sorted(stops)), load_content(), _FixedRatio(1.5),
+        ear = Ear(ScriptedStops(sorted(stops)), load_content(), FixedRatio(1.5),
                   SelfSpeechFilter(), line_words=words)
         ear.listen_for(frozenset({"stop"}))
         heard = []

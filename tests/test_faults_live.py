@@ -5,15 +5,14 @@ safely, says so, records what happened, and exits with a clear status."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from fakes import Stalling
 from test_live_e2e import CoachProcess, kinds, short_content  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.audio]
@@ -117,33 +116,10 @@ def test_synthesis_failure_falls_back_to_the_espeak_program(monkeypatch):
     assert r.duration > 1.0 and abs(int(r.samples.astype("int32").max())) > 1000
 
 
-class _Stalling:
-    """A real recognizer that hangs (or dies) after a few blocks: fault injection around it."""
-
-    def __init__(self, inner, after: int, die: bool) -> None:
-        self.inner, self.after, self.die, self.n = inner, after, die, 0
-        self.name = inner.name
-        self.release = __import__("threading").Event()
-
-    def set_vocabulary(self, phrases):
-        self.inner.set_vocabulary(phrases)
-
-    def accept(self, block):
-        self.n += 1
-        if self.n > self.after:
-            if self.die:
-                raise RuntimeError("recognizer crashed")
-            self.release.wait(30)
-        return self.inner.accept(block)
-
-    def reset(self):
-        self.inner.reset()
-
-
 @pytest.mark.parametrize("die", [False, True], ids=["stalls", "dies"])
 def test_recognizer_that_stalls_or_dies_ends_the_session_safely(pulse_server, short_content, die):
     from coach.devices import streams as audio
-    from coach.listen.hear_file import load_recognizer
+    from coach.app import load_recognizer
     from coach.content import load_content
     from coach.session.driver import SessionDriver
     from coach.listen.ear import Ear
@@ -153,7 +129,7 @@ def test_recognizer_that_stalls_or_dies_ends_the_session_safely(pulse_server, sh
     from coach.voice.synth import Synthesizer
 
     content = load_content("short", short_content)
-    rec = _Stalling(load_recognizer("pocketsphinx"), after=40, die=die)
+    rec = Stalling(load_recognizer("pocketsphinx"), after=40, die=die)
     synth = Synthesizer(voice="gmw/en-us")
 
     def render(text):

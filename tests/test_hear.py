@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.listen.hear_file import hear_file, load_recognizer, read_wav
+from coach.app import load_recognizer
+from coach.listen.hear_file import hear_file
+from coach.pcm import read_wav
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer
 from coach.errors import CoachError
 

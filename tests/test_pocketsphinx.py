@@ -11,7 +11,8 @@ import pytest
 
 from coach.devices.room import active_rms
 from coach.pcm import round_to_int16 as to_int16
-from coach.listen.hear_file import hear_samples, read_wav, to_16k_int16
+from coach.listen.hear_file import hear_samples
+from coach.pcm import read_wav, to_16k_int16
 from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
 from coach.errors import CoachError
 

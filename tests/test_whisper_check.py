@@ -80,7 +80,7 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
     from coach.listen.echo.self_speech import SelfSpeechFilter
     from coach.content import load_content
     from coach.listen.ear import Ear
-    from coach.cli.voice import synthesizer, voice_16k
+    from coach.app import synthesizer, voice_16k
 
     synth = synthesizer("gmw/en-us", 150, 1.0)
     voice = voice_16k(synth)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from coach import __version__
+from coach.cli.history import add_history_parser
+from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
 
 
@@ -78,18 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
     s.set_defaults(func=_cmd_simulate)
 
-    try:
-        from coach.cli.voice import add_voice_commands
-    except ImportError:  # the voice modules are not there yet
-        pass
-    else:
-        add_voice_commands(sub, p)
-    try:
-        from coach.cli.history import add_history_parser
-    except ImportError:
-        pass
-    else:
-        add_history_parser(sub)
+    add_voice_commands(sub, p)
+    add_history_parser(sub)
     return p
 
 

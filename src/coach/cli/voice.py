@@ -12,14 +12,22 @@ import numpy as np
 
 from coach.errors import CoachError
 
-COACH_VOICE = "gmw/en-us"
-USER_VOICE = "piper en_US-joe-medium"
-"""The simulated user's voice: a neural voice, distinct from the coach's (coach.voice.user_voice)."""
+from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ear,
+                       load_recognizer, render_ahead, synthesizer, voice_16k)
+
+
+def load_recognizer_for(args: argparse.Namespace):
+    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
+
+
+def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
+    return build_driver(args.routine, getattr(args, "content", None), info,
+                        events=getattr(args, "events", None), history=history)
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
-        s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None,
+        s.add_argument("--backend", choices=BACKENDS, default=None,
                        help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
         s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
         s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
@@ -60,7 +68,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 
     s = sub.add_parser("hear", help="run a WAV through the recognizer; one JSON line per intent")
     s.add_argument("wav", type=Path)
-    s.add_argument("--backend", choices=("pocketsphinx", "vosk"), default=None)
+    s.add_argument("--backend", choices=BACKENDS, default=None)
     s.add_argument("--model", default=None)
     s.add_argument("--intents", default=None,
                    help="comma-separated intents to listen for (default: all)")
@@ -76,74 +84,6 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     s.set_defaults(func=cmd_model)
 
 
-# --- building blocks -------------------------------------------------------------------------
-def load_recognizer_for(args: argparse.Namespace):
-    from coach.listen.hear_file import load_recognizer
-    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
-
-
-def build_ear(recognizer, content, line_words=None):
-    """The listening stage; ``line_words``: the coach's synthesizer's ``words_of``."""
-    from coach.listen.ear import Ear
-    from coach.listen.echo.suppressor import EchoSuppressor
-    from coach.listen.echo.self_speech import SelfSpeechFilter
-    return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter(), line_words)
-
-
-def synthesizer(voice: str, rate: int, volume: float):
-    from coach.voice.synth import Synthesizer
-    return Synthesizer(voice=voice, rate_wpm=rate, volume=volume)
-
-
-def voice_16k(synth) -> Any:
-    """text -> float32 samples at 16 kHz, cached."""
-    import soxr
-    cache: dict[str, np.ndarray] = {}
-
-    def render(text: str) -> np.ndarray:
-        if text not in cache:
-            r = synth.render(text)
-            x = r.samples.astype(np.float32) / 32768.0
-            cache[text] = soxr.resample(x, r.rate, 16000).astype(np.float32) if r.rate != 16000 else x
-        return cache[text]
-    return render
-
-
-def build_driver(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
-    from coach.content import load_content
-    from coach.session.driver import SessionDriver
-    from coach.session.engine import Engine
-    from coach.session.eventlog import EventLog, JsonlFile, default_log_path
-    from coach.session.plan import SessionPlan
-
-    content = load_content(args.routine, getattr(args, "content", None))
-    log = EventLog()
-    log.sinks.append(JsonlFile(default_log_path(log.session)))
-    if getattr(args, "events", None):
-        log.sinks.append(JsonlFile(args.events))
-    plan = SessionPlan()
-    if history:
-        from coach.history.session import plan_and_record
-        from coach.history.store import HistoryStore
-        store = HistoryStore()
-        previous = store.sessions()
-        if previous and previous[-1].status == "unfinished":
-            p = previous[-1]
-            print(f"coach: the last session ({p.started:%Y-%m-%d %H:%M} UTC) did not finish: it "
-                  "was cut off and is kept in your history as unfinished.", file=sys.stderr)
-            log.header["previous_unfinished"] = p.id
-        plan = plan_and_record(content, log, store=store)
-    log.header.update(info)
-    return content, SessionDriver(Engine(content, plan), log)
-
-
-def render_ahead(synth, content) -> None:
-    texts = [t for t in content.lines.values() if "{" not in t]
-    ahead = getattr(synth, "render_ahead", None)
-    if ahead:
-        ahead(texts)
-
-
 # --- commands ---------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from coach.content import load_content
@@ -156,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     recognizer = load_recognizer_for(args)
     info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
             "user_voice": USER_VOICE, "speed": args.speed}
-    content, driver = build_driver(args, info, history=args.history)
+    content, driver = driver_for(args, info, history=args.history)
     coach_synth = synthesizer(args.voice, args.rate, args.volume)
     ear = build_ear(recognizer, content, coach_synth.words_of)
     render_ahead(coach_synth, content)
@@ -194,7 +134,7 @@ def cmd_session(args: argparse.Namespace) -> int:
         raise
     recognizer = load_recognizer_for(args)
     print(f"coach: listening with {recognizer.name}", flush=True)
-    content, driver = build_driver(args, {"mode": "live", "recognizer": recognizer.name,
+    content, driver = driver_for(args, {"mode": "live", "recognizer": recognizer.name,
                                           "voice": args.voice})
     synth = synthesizer(args.voice, args.rate, args.volume)
     render_ahead(synth, content)

@@ -79,7 +79,6 @@ class Ear:
         self._playing: str | None = None  # now_playing of the block before
         self._tail = ECHO_TAIL + (echo.max_lag / echo.rate if echo is not None else 0.0)
         self._sounded_until = float("-inf")  # fed seconds when the coach's audio last sounded
-        self._note_far_end = getattr(recognizer, "note_far_end", None)
         self.filtered: queue.SimpleQueue[Filtered] = queue.SimpleQueue()
         """Hypotheses taken for the coach's own voice or doubted, for the event log
         (thread-safe)."""
@@ -103,8 +102,8 @@ class Ear:
         sounding = reference is not None and bool(reference.any())
         if sounding:
             self._sounded_until = (self._fed + len(block)) / SAMPLE_RATE
-        if self._note_far_end is not None:  # the coach's voice or its echo tail is in this block
-            self._note_far_end(self._fed / SAMPLE_RATE < self._sounded_until + self._tail)
+        # the coach's voice or its echo tail is in this block
+        self.recognizer.note_far_end(self._fed / SAMPLE_RATE < self._sounded_until + self._tail)
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
         self._note_playing(now_playing, sounding, len(block))
@@ -129,8 +128,7 @@ class Ear:
         return out
 
     def flush(self, t_now: float) -> list[Heard]:
-        flush = getattr(self.recognizer, "flush", None)
-        return [self._heard(h, t_now) for h in (flush() if flush else [])]
+        return [self._heard(h, t_now) for h in self.recognizer.flush()]
 
     def stats(self) -> EarStats:
         return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)

@@ -13,7 +13,6 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class Hypothesis:
     """An intent the recognizer heard.
@@ -50,3 +49,7 @@ class Recognizer(Protocol):
 
     def reset(self) -> None:
         """Forget the utterance in progress (audio time keeps counting)."""
+
+    def note_far_end(self, sounding: bool) -> None:
+        """Told before each block whether the coach's own voice (or its echo tail) is in it, for a
+        backend whose adaptation must not learn from the echo's residue (a no-op elsewhere)."""

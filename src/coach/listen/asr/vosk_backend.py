@@ -267,6 +267,9 @@ class VoskRecognizer:
         self._make_kaldi()
         return found
 
+    def note_far_end(self, sounding: bool) -> None:
+        """Not used by this backend."""
+
     def reset(self) -> None:
         """Forget the utterance in progress (audio time keeps counting)."""
         if self._kaldi is not None:
