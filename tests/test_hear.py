@@ -12,7 +12,7 @@ import pytest
 from coach.app import load_recognizer
 from coach.listen.hear_file import hear_file
 from coach.pcm import read_wav
-from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer
+from coach.listen.asr.whisper.recognizer import WhisperRecognizer
 from coach.errors import CoachError
 
 
@@ -22,9 +22,9 @@ def synth(path: Path, text: str, voice: str = "en-us") -> Path:
 
 
 @pytest.fixture(scope="module")
-def rec() -> PocketsphinxRecognizer:
-    r = load_recognizer(None, None)
-    assert isinstance(r, PocketsphinxRecognizer)
+def rec() -> WhisperRecognizer:
+    r = load_recognizer(None, None, realtime=False)
+    assert isinstance(r, WhisperRecognizer)
     r.set_vocabulary({"stop": ["stop"], "ready": ["ready"], "too_painful": ["too painful"],
                       "pause": ["pause"]})
     return r

@@ -16,8 +16,9 @@ from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ea
                        load_recognizer, render_ahead, synthesizer, voice_16k)
 
 
-def load_recognizer_for(args: argparse.Namespace):
-    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None))
+def load_recognizer_for(args: argparse.Namespace, realtime: bool = True):
+    return load_recognizer(getattr(args, "backend", None), getattr(args, "model", None),
+                           realtime=realtime)
 
 
 def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
@@ -28,7 +29,7 @@ def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
         s.add_argument("--backend", choices=BACKENDS, default=None,
-                       help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
+                       help="recognizer (default: vosk if a vosk model is installed, else whisper)")
         s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
         s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
         s.add_argument("--rate", type=int, default=150, help="speaking rate, words per minute")
@@ -93,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     content = load_content(args.routine, getattr(args, "content", None))
     replies = load_user_script(args.user_script, content) if args.user_script else \
         default_replies(content)
-    recognizer = load_recognizer_for(args)
+    recognizer = load_recognizer_for(args, realtime=args.speed > 0)
     info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
             "user_voice": USER_VOICE, "speed": args.speed}
     content, driver = driver_for(args, info, history=args.history)
@@ -185,7 +186,7 @@ def cmd_hear(args: argparse.Namespace) -> int:
         if n not in content.intents:
             raise CoachError("hear.unknown_intent", f"unknown intent '{n}'",
                              "choose from: " + ", ".join(INTENTS))
-    rec = load_recognizer_for(args)
+    rec = load_recognizer_for(args, realtime=False)
     rec.set_vocabulary(content.phrases(set(names)))
     for h in hear_file(args.wav, rec):
         print(json.dumps({"intent": h.intent, "text": h.text, "confidence": round(h.confidence, 3),
@@ -215,7 +216,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     from coach.listen.asr import vosk_models as models
     if args.action == "where":
         found = models.find_vosk_model(None)
-        print(found if found else "no vosk model installed; pocketsphinx (built in) is used")
+        print(found if found else "no vosk model installed; whisper (built in) is used")
         return 0
     path = models.download_vosk_model()
     print(f"installed: {path}")
