@@ -120,6 +120,17 @@ def test_cli_check_content_exit_status(content_copy):
     assert "steps.rest.seconds" in bad.stderr and "psoas-ball.toml" in bad.stderr
 
 
+@pytest.mark.parametrize("backend", [None, "pocketsphinx"])
+def test_check_content_names_a_phrase_the_recognizer_cannot_hear(content_copy, backend):
+    """A typo in a phrase ("redy") can never be heard: check-content names file, line, word."""
+    edit(content_copy, "intents.toml", '"i\'m ready"', '"i\'m redy"')
+    bad = _coach("check-content", str(content_copy), *(["--backend", backend] if backend else []))
+    assert bad.returncode == 2, bad.stderr
+    line = next(i for i, t in enumerate((content_copy / "intents.toml").read_text().splitlines(), 1)
+                if "redy" in t)
+    assert f"intents.toml:{line}:" in bad.stderr and "'redy'" in bad.stderr, bad.stderr
+
+
 def test_cli_help_and_routines():
     h = _coach("--help")
     assert h.returncode == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coach import __version__
 from coach.cli.history import add_history_parser
+from coach.listen.asr.factory import BACKENDS
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
 
@@ -25,11 +26,38 @@ def _cmd_routines(args: argparse.Namespace) -> int:
 def _cmd_check_content(args: argparse.Namespace) -> int:
     from coach.content import check_all
     contents = check_all(args.path)
+    _check_hearable(contents[0], args.backend, args.model)
     for c in contents:
         n_lines = len(c.lines)
         print(f"ok  {c.routine.source}  ({len(c.routine.steps)} steps, {n_lines} lines, "
               f"{len(c.intents)} intents)")
     return 0
+
+
+def _check_hearable(content, backend: str | None, model: str | None) -> None:
+    """Every intent phrase can be heard by ``backend`` (default: the one a session would use);
+    else a ``CoachError`` naming the file, line and word."""
+    from coach.content.toml_file import ContentFile
+    from coach.listen.asr.hearable import unhearable
+    from coach.listen.asr.vosk_models import find_vosk_model
+
+    vosk_model = find_vosk_model(model) if backend in (None, "vosk") else None
+    if backend is None:
+        backend = "vosk" if vosk_model is not None else "whisper"
+    problems = unhearable(content.phrases(set(content.intents)), backend, vosk_model)
+    if not problems:
+        return
+    path = content.intents_path
+    text = ContentFile(path).text
+    lines = []
+    for p in problems:
+        at = text.find(f'"{p.phrase}"')
+        line = text.count("\n", 0, at) + 1 if at >= 0 else None
+        lines.append(f"{path}:{line or '?'}: intent '{p.intent}', phrase '{p.phrase}': "
+                     f"'{p.word}': {p.why}")
+    raise CoachError("content.unhearable", "\n".join(lines),
+                     f"change those phrases to words {backend} can hear, then run "
+                     "`coach check-content` again")
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -71,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check-content", help="validate content files (routines, lines, intents)")
     s.add_argument("path", nargs="?", type=Path, default=None, help="content folder to check")
+    s.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="check that this recognizer can hear every phrase (default: the one a "
+                        "session would use)")
+    s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
     s.set_defaults(func=_cmd_check_content)
 
     s = sub.add_parser("simulate", help="run a session in virtual time with a scripted user "

@@ -98,6 +98,11 @@ class Content:
     formats: Mapping[str, str]
     intents: Mapping[str, Intent]
 
+    @property
+    def intents_path(self) -> Path:
+        """The intents file this content was loaded with (beside the ``routines`` folder)."""
+        return self.routine.source.parent.parent / "intents.toml"
+
     def phrases(self, names: frozenset[str] | set[str] | tuple[str, ...]) -> dict[str, list[str]]:
         """intent -> phrases, for a recognizer's vocabulary."""
         return {n: list(self.intents[n].phrases) for n in sorted(names)}
