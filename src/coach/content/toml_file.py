@@ -49,7 +49,9 @@ class ContentFile:
 
     def line_of(self, key: str) -> int | None:
         last = key.rsplit(".", 1)[-1]
-        for pattern in (rf"^\s*\[\s*{re.escape(key)}\s*\]", rf"^\s*\"?{re.escape(last)}\"?\s*="):
+        # [ \t]*, not \s*: \s would run on from a blank line above to the key's own line
+        for pattern in (rf"^[ \t]*\[[ \t]*{re.escape(key)}[ \t]*\]",
+                        rf"^[ \t]*\"?{re.escape(last)}\"?[ \t]*="):
             m = re.search(pattern, self.text, re.MULTILINE)
             if m:
                 return self.text.count("\n", 0, m.start()) + 1
