@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from coach import __version__
+from coach.cli.config import add_routine_options, apply_settings, defer_commands
 from coach.cli.history import add_history_parser
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
@@ -39,6 +40,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from coach.session.eventlog import EventLog, JsonlFile
     from coach.run.simulate import simulate
     from coach.run.user_script import default_replies, load_user_script
+    from coach.settings import choices_for
 
     content = load_content(args.routine, args.content)
     replies = load_user_script(args.user_script, content) if args.user_script else \
@@ -46,7 +48,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     log = EventLog()
     if args.events:
         log.sinks.append(JsonlFile(args.events))
-    driver = SessionDriver(Engine(content), log)
+    driver = SessionDriver(Engine(content, choices_for(args.settings, content).plan()), log)
     simulate(driver, replies)
     for e in log.entries:
         if e["kind"] in ("said", "heard"):
@@ -78,10 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--routine", default="psoas-ball")
     s.add_argument("--user-script", type=Path, help="TOML: what the user says and when")
     s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
+    add_routine_options(s)
     s.set_defaults(func=_cmd_simulate)
 
     add_voice_commands(sub, p)
     add_history_parser(sub)
+    defer_commands(p, sub)
     return p
 
 
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         args.func = default
     try:
+        apply_settings(args)
         return int(args.func(args) or 0)
     except CoachError as err:
         print(f"coach: error [{err.code}]: {err}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.cli.config import add_routine_options, cmd_config
 from coach.errors import CoachError
 
 from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ear,
@@ -22,7 +23,8 @@ def load_recognizer_for(args: argparse.Namespace):
 
 def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
     return build_driver(args.routine, getattr(args, "content", None), info,
-                        events=getattr(args, "events", None), history=history)
+                        events=getattr(args, "events", None), history=history,
+                        settings=getattr(args, "settings", None))
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
         if devices:
             s.add_argument("--mic", default=None, help="microphone: index or part of its name")
             s.add_argument("--speaker", default=None, help="speaker: index or part of its name")
+        add_routine_options(s)
 
     s = sub.add_parser("session", help="a hands-free session on the microphone and speaker "
                        "(what `coach` does with no subcommand)")
@@ -52,6 +55,11 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                           ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
                           ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
+
+    s = sub.add_parser("config", help="each setting (voice, rate, sides …) for a session with "
+                       "these options, and where it comes from: default, settings file or flag")
+    audio_opts(s, devices=True)
+    s.set_defaults(func=cmd_config)
 
     s = sub.add_parser("demo", help="the whole session with no sound card: a simulated user "
                        "answers by voice through the same recognizer")
