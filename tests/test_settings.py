@@ -1,5 +1,5 @@
-"""The settings file: validated like content, overridden by flags, shown by `coach config`.
-In process, no audio."""
+"""The settings file: validated like content, overridden by flags, shown by `coach config`; and
+``--content`` after the subcommand. In process, no audio."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from coach.cli import build_parser, main
 from coach.errors import CoachError
-from coach.paths import config_file
+from coach.paths import PROJECT_ROOT, config_file
 from coach.settings import Origin, defer_to_settings, load_settings, resolve
 
 
@@ -148,6 +148,17 @@ def test_coach_config_checks_the_choices_against_the_routine(capsys):
     assert main(["config"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:1: 'pace' is 2/6" in err and "from 3 to 8" in err
+
+
+def test_content_can_follow_the_subcommand(tmp_path, capsys):
+    here = PROJECT_ROOT / "content"
+    for argv in (["--content", str(here), "simulate"], ["simulate", "--content", str(here)]):
+        assert build_parser().parse_args(argv).content == here
+    assert build_parser().parse_args(["simulate"]).content is None
+    assert build_parser().parse_args(["check-content", "--content", str(here)]).content == here
+    events = tmp_path / "e.jsonl"
+    assert main(["simulate", "--content", str(tmp_path / "nowhere"), "--events", str(events)]) == 2
+    assert "content folder not found" in capsys.readouterr().err
 
 
 def test_simulate_takes_the_side_from_the_settings_and_a_flag_overrides_it(tmp_path, capsys):

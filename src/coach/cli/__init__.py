@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from coach import __version__
-from coach.cli.config import add_routine_options, apply_settings, defer_commands
+from coach.cli.config import (add_content_after_command, add_routine_options, apply_settings,
+                              defer_commands)
 from coach.cli.history import add_history_parser
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
@@ -25,7 +26,7 @@ def _cmd_routines(args: argparse.Namespace) -> int:
 
 def _cmd_check_content(args: argparse.Namespace) -> int:
     from coach.content import check_all
-    contents = check_all(args.path)
+    contents = check_all(args.path or args.content)
     for c in contents:
         n_lines = len(c.lines)
         print(f"ok  {c.routine.source}  ({len(c.routine.steps)} steps, {n_lines} lines, "
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_voice_commands(sub, p)
     add_history_parser(sub)
     defer_commands(p, sub)
+    add_content_after_command(sub)
     return p
 
 

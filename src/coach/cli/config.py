@@ -25,6 +25,13 @@ def add_routine_options(s: argparse.ArgumentParser) -> None:
                         "questions are never shortened)")
 
 
+def add_content_after_command(subparsers: argparse._SubParsersAction) -> None:
+    """``--content`` after the subcommand too; given before it, it is kept (SUPPRESS)."""
+    for s in subparsers.choices.values():
+        s.add_argument("--content", type=Path, default=argparse.SUPPRESS,
+                       help="content folder (default: content/)")
+
+
 def defer_commands(parser: argparse.ArgumentParser,
                    subparsers: argparse._SubParsersAction) -> None:
     """Bare ``coach`` takes every option default of ``coach session``; then the settings file
