@@ -1,11 +1,14 @@
 """The status line, rendered from the event log with time from the events (no terminal, no
-clock)."""
+clock), and the microphone check's level meter only on a terminal."""
 
 from __future__ import annotations
 
 import io
 import re
 
+import numpy as np
+
+from coach.run.mic_check import LevelMeter, mic_check
 from coach.run.simulate import Simulation
 from coach.run.status import SessionStatus, StatusLine, clock
 from coach.run.user_script import Reply, default_replies
@@ -13,6 +16,7 @@ from coach.session.driver import SessionDriver
 from coach.session.engine import Engine
 from coach.session.eventlog import EventLog
 from coach.session.plan import SessionPlan
+from fakes import EarHearingAfter, QuietSpeaker, ScriptedMicrophone
 from sessions import content
 
 
@@ -108,3 +112,30 @@ def test_a_broken_stream_never_stops_the_session():
             raise BrokenPipeError(32, "Broken pipe")
     log, _, line = followed(out=Broken())
     assert line.broken and log[-1]["kind"] in ("session_end", "state")
+
+
+# --- the microphone check's meter ----------------------------------------------------------------
+def check_output(out) -> str:
+    mic_check(content(), EarHearingAfter(1000), QuietSpeaker(), ScriptedMicrophone(2000),
+              lambda text: (np.zeros(160, np.int16), 16000), out=out)
+    return out.getvalue()
+
+
+def test_the_level_meter_off_a_terminal_is_one_line_not_one_per_block():
+    text = check_output(io.StringIO())
+    assert "\r" not in text
+    assert len(text.splitlines()) == 1 and "microphone: loudest" in text
+
+
+def test_the_level_meter_on_a_terminal_is_redrawn_in_place():
+    text = check_output(Terminal())
+    assert text.count("\r") == 1000 and text.count("\n") == 1
+
+
+def test_the_meter_reports_the_loudest_block_of_a_try():
+    out = io.StringIO()
+    meter = LevelMeter(out)
+    for amplitude in (100, 3000, 300):
+        meter.show(np.full(800, amplitude, np.int16))
+    meter.done()
+    assert out.getvalue() == "  microphone: loudest -20.8 dBFS\n"
