@@ -11,7 +11,8 @@ pytest_plugins = ["audio_fixtures"]
 
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path, monkeypatch):
-    """The user's data and cache directories point at a temp dir in every test."""
+    """The user's data, settings and cache directories point at a temp dir in every test."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     if "COACH_KEEP_CACHE" not in os.environ:
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

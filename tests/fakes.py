@@ -86,3 +86,44 @@ class Stalling:
 
     def note_far_end(self, sounding: bool) -> None:
         self.inner.note_far_end(sounding)
+
+
+class ScriptedMicrophone:
+    """A microphone that gives ``blocks`` blocks of quiet noise at once (no waiting), then None."""
+
+    device_name = "scripted"
+
+    def __init__(self, blocks: int, block: int = 800) -> None:
+        self.left, self.block = blocks, block
+        self.rng = np.random.default_rng(0)
+
+    def read(self, timeout: float = 0.0):
+        from coach.devices.streams import MicBlock
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        return MicBlock((self.rng.standard_normal(self.block) * 300).astype(np.int16), 0.0)
+
+
+class QuietSpeaker:
+    """A speaker that plays nothing and is never busy."""
+
+    is_playing = False
+
+    def play(self, samples, rate, utterance) -> None:
+        pass
+
+
+class EarHearingAfter:
+    """An Ear that hears ``intent`` in block ``n`` (counting from 1), nothing before or after."""
+
+    def __init__(self, n: int, intent: str = "ready") -> None:
+        self.n, self.intent, self.blocks = n, intent, 0
+
+    def listen_for(self, intents) -> None:
+        pass
+
+    def hear(self, samples, t):
+        from coach.session.messages import Heard
+        self.blocks += 1
+        return [Heard(self.intent, t)] if self.blocks == self.n else []

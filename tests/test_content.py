@@ -81,8 +81,9 @@ def test_content_mistakes_name_file_key_and_expectation(content_copy, rel, old, 
     assert "expected" in msg or "fix" in msg
 
 
-def test_error_names_the_line_number(content_copy):
-    edit(content_copy, ROUTINE, "count_last = 10", "count_last = 500")
+@pytest.mark.parametrize("before", ["", "\n\n"], ids=["", "after a blank line"])
+def test_error_names_the_line_number(content_copy, before):
+    edit(content_copy, ROUTINE, "count_last = 10", before + "count_last = 500")
     with pytest.raises(CoachError) as err:
         load_content(root=content_copy)
     text = (content_copy / ROUTINE).read_text().splitlines()

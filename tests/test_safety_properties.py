@@ -34,7 +34,9 @@ step_st = st.one_of(
     st.tuples(st.just("rare"), st.integers(0, 199)),  # now and then a fault (1 in 200 of these)
 )
 plan_st = st.builds(SessionPlan, hold_seconds=st.one_of(st.none(), st.floats(30, 1000)),
-                    screening=st.sampled_from(list(Screening)))
+                    screening=st.sampled_from(list(Screening)),
+                    sides=st.sampled_from([None, ("left",), ("right",)]),
+                    short_intro=st.booleans())
 
 
 def _check(driver: SessionDriver, steps: list, stop_at: int | None) -> None:

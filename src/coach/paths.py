@@ -25,6 +25,13 @@ def data_dir() -> Path:
     return Path(base) / "coach"
 
 
+def config_file() -> Path:
+    """The user's settings file (``$XDG_CONFIG_HOME/coach/config.toml``, default
+    ``~/.config/coach/config.toml``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "coach" / "config.toml"
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "coach"

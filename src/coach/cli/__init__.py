@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from coach import __version__
+from coach.cli.config import (add_content_after_command, add_routine_options, apply_settings,
+                              defer_commands)
 from coach.cli.history import add_history_parser
 from coach.listen.asr.factory import BACKENDS
 from coach.cli.voice import add_voice_commands
@@ -25,7 +27,7 @@ def _cmd_routines(args: argparse.Namespace) -> int:
 
 def _cmd_check_content(args: argparse.Namespace) -> int:
     from coach.content import check_all
-    contents = check_all(args.path)
+    contents = check_all(args.path or args.content)
     _check_hearable(contents[0], args.backend, args.model)
     for c in contents:
         n_lines = len(c.lines)
@@ -67,6 +69,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from coach.session.eventlog import EventLog, JsonlFile
     from coach.run.simulate import simulate
     from coach.run.user_script import default_replies, load_user_script
+    from coach.settings import choices_for
 
     content = load_content(args.routine, args.content)
     replies = load_user_script(args.user_script, content) if args.user_script else \
@@ -74,7 +77,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     log = EventLog()
     if args.events:
         log.sinks.append(JsonlFile(args.events))
-    driver = SessionDriver(Engine(content), log)
+    driver = SessionDriver(Engine(content, choices_for(args.settings, content).plan()), log)
     simulate(driver, replies)
     for e in log.entries:
         if e["kind"] in ("said", "heard"):
@@ -110,10 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--routine", default="psoas-ball")
     s.add_argument("--user-script", type=Path, help="TOML: what the user says and when")
     s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
+    add_routine_options(s)
     s.set_defaults(func=_cmd_simulate)
 
     add_voice_commands(sub, p)
     add_history_parser(sub)
+    defer_commands(p, sub)
+    add_content_after_command(sub)
     return p
 
 
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         args.func = default
     try:
+        apply_settings(args)
         return int(args.func(args) or 0)
     except CoachError as err:
         print(f"coach: error [{err.code}]: {err}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.cli.config import add_routine_options, cmd_config
 from coach.errors import CoachError
 
 from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ear,
@@ -23,7 +24,8 @@ def load_recognizer_for(args: argparse.Namespace, realtime: bool = True):
 
 def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool = True):
     return build_driver(args.routine, getattr(args, "content", None), info,
-                        events=getattr(args, "events", None), history=history)
+                        events=getattr(args, "events", None), history=history,
+                        settings=getattr(args, "settings", None))
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
         if devices:
             s.add_argument("--mic", default=None, help="microphone: index or part of its name")
             s.add_argument("--speaker", default=None, help="speaker: index or part of its name")
+        add_routine_options(s)
 
     s = sub.add_parser("session", help="a hands-free session on the microphone and speaker "
                        "(what `coach` does with no subcommand)")
@@ -53,6 +56,11 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                           ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
                           ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
+
+    s = sub.add_parser("config", help="each setting (voice, rate, sides …) for a session with "
+                       "these options, and where it comes from: default, settings file or flag")
+    audio_opts(s, devices=True)
+    s.set_defaults(func=cmd_config)
 
     s = sub.add_parser("demo", help="the whole session with no sound card: a simulated user "
                        "answers by voice through the same recognizer")
@@ -88,7 +96,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 # --- commands ---------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from coach.content import load_content
-    from coach.run.demo import World, print_line, run_demo, write_wav
+    from coach.run.demo import World, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
 
     content = load_content(args.routine, getattr(args, "content", None))
@@ -106,10 +114,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"coach demo: listening with {recognizer.name}; the user is simulated "
               f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
+    status = None if args.quiet else status_line(driver, content)
     with coach_synth:
         run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
                        World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
-                       echo_to=None if args.quiet else print_line)
+                       echo_to=status.print_above if status else None,
+                       on_tick=status.at if status else None)
+    if status:
+        status.close()
     if args.wav:
         write_wav(args.wav, run)
     stats = ear.stats()
@@ -149,9 +161,14 @@ def cmd_session(args: argparse.Namespace) -> int:
         if not args.no_mic_check:
             from coach.run.mic_check import mic_check
             mic_check(content, ear, speaker, mic, render)
-        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print,
-                              record=args.record is not None)
-        end = session.run()
+        status = status_line(driver, content)
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render),
+                              echo_to=status.print_above, record=args.record is not None,
+                              on_tick=status.at)
+        try:
+            end = session.run()
+        finally:
+            status.close()
     if args.record is not None and session.recorded:
         from coach.pcm import write_wav as write_mono_wav
         write_mono_wav(args.record, np.concatenate(session.recorded))
@@ -159,6 +176,14 @@ def cmd_session(args: argparse.Namespace) -> int:
             write_mono_wav(args.record.with_suffix(".reference.wav"),
                            np.concatenate(session.recorded_reference))
     return finish_report(driver, end)
+
+
+def status_line(driver, content):
+    """The session's status line on stdout (in place on a terminal), following its log."""
+    from coach.run.status import SessionStatus, StatusLine
+    status = StatusLine(SessionStatus.for_content(content), sys.stdout)
+    driver.log.sinks.append(status)
+    return status
 
 
 def finish_report(driver, end) -> int:

@@ -29,7 +29,8 @@ GUIDE_MAX_HOLD = 180.0
 """Seconds: no hold may ever be planned or run past this."""
 
 PLACEHOLDERS = frozenset(
-    {"side", "time", "options", "seconds", "minutes", "n", "inhale", "exhale", "plan", "summary"}
+    {"side", "sides", "time", "options", "seconds", "minutes", "n", "inhale", "exhale", "plan",
+     "summary"}
 )
 
 ENGINE_LINES = (
@@ -41,7 +42,9 @@ ENGINE_LINES = (
 )
 """Lines the session engine says by name in any routine."""
 
-FORMATS = ("seconds", "one_minute", "minutes", "minutes_seconds", "one_minute_seconds")
+FORMATS = ("seconds", "one_minute", "minutes", "minutes_seconds", "one_minute_seconds",
+           "sides_all", "side_only")
+"""Formats the engine fills: durations, and ``{sides}`` (every side of the routine, or one)."""
 
 INTENTS = (
     "stop", "too_painful", "ready", "pause", "resume", "repeat", "skip", "yes", "no", "how_long",
@@ -53,7 +56,7 @@ INTENTS = (
 # --- step schema: allowed keys per kind, and how to read each ---------------------------------
 _COMMON = {"kind": "str", "on_ball": "bool"}
 _KIND_KEYS: dict[StepKind, dict[str, str]] = {
-    StepKind.SAY: {"lines": "lines", "prompt": "line"},
+    StepKind.SAY: {"lines": "lines", "short_lines": "lines", "prompt": "line"},
     StepKind.SCREENING: {"intro": "line", "questions": "lines", "reconfirm": "line",
                          "passed": "line", "screened_out": "lines"},
     StepKind.BREATHE: {"intro": "line", "inhale": "line", "exhale": "line", "cycles": "count"},
@@ -251,6 +254,10 @@ def _load_routine(f: ContentFile, lines: Mapping[str, str]) -> Routine:
     for s in order["intro"] + order["outro"]:
         if steps[s].on_ball or steps[s].kind is StepKind.HOLD:
             f.fail(f"steps.{s}", "is on the ball outside per_side", "ball work only in per_side")
+    for s in order["per_side"] + order["outro"]:
+        if steps[s].short_lines:
+            f.fail(f"steps.{s}.short_lines", "shortens a step outside intro",
+                   "short_lines only on set-up steps in intro (the ball work is always said in full)")
     return Routine(rid, f.text_value(r.get("title"), "routine.title"), sides, order["intro"],
                    order["per_side"], order["outro"], MappingProxyType(steps), timing, f.path)
 

@@ -19,6 +19,11 @@ MAX_FILE_BYTES = 1_000_000
 class ContentFile:
     """One TOML file being validated: knows its path and text, so errors can name both."""
 
+    error_code = "content.invalid"
+    """The ``CoachError`` code of a mistake in the file."""
+    fix = "edit the file, then run `coach check-content` to re-check it"
+    """What the error tells the user to do about a mistake."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.text = ""
@@ -36,20 +41,22 @@ class ContentFile:
             self.text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             line = raw[: err.start].count(b"\n") + 1
-            raise CoachError("content.invalid", f"{path}:{line}: not valid UTF-8 "
+            raise CoachError(self.error_code, f"{path}:{line}: not valid UTF-8 "
                              f"(byte {err.start})", "save the file as UTF-8") from err
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as err:
-            raise CoachError("content.invalid", f"{path}: {err}",
+            raise CoachError(self.error_code, f"{path}: {err}",
                              "fix the TOML syntax at that line") from err
         except RecursionError as err:
-            raise CoachError("content.invalid", f"{path}: nested too deeply",
+            raise CoachError(self.error_code, f"{path}: nested too deeply",
                              "content files are flat tables; remove the nesting") from err
 
     def line_of(self, key: str) -> int | None:
         last = key.rsplit(".", 1)[-1]
-        for pattern in (rf"^\s*\[\s*{re.escape(key)}\s*\]", rf"^\s*\"?{re.escape(last)}\"?\s*="):
+        # [ \t]*, not \s*: \s would run on from a blank line above to the key's own line
+        for pattern in (rf"^[ \t]*\[[ \t]*{re.escape(key)}[ \t]*\]",
+                        rf"^[ \t]*\"?{re.escape(last)}\"?[ \t]*="):
             m = re.search(pattern, self.text, re.MULTILINE)
             if m:
                 return self.text.count("\n", 0, m.start()) + 1
@@ -58,8 +65,8 @@ class ContentFile:
     def fail(self, key: str, found: str, expected: str) -> CoachError:
         line = self.line_of(key)
         where = f"{self.path}:{line}" if line else str(self.path)
-        raise CoachError("content.invalid", f"{where}: '{key}' {found}; expected {expected}",
-                         "edit the file, then run `coach check-content` to re-check it")
+        raise CoachError(self.error_code, f"{where}: '{key}' {found}; expected {expected}",
+                         self.fix)
 
     def table(self, data: Any, key: str) -> dict[str, Any]:
         if not isinstance(data, dict):

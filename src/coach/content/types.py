@@ -32,6 +32,9 @@ class Step:
     kind: StepKind
     on_ball: bool = False
     lines: tuple[str, ...] = ()
+    short_lines: tuple[str, ...] = ()
+    """A say step's lines for a returning user who asked for the short introduction (empty:
+    ``lines`` either way). Only say steps have them: screening is never shortened."""
     prompt: str | None = None
     # screening
     intro: str | None = None

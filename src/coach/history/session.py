@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from coach.content import GUIDE_MAX_HOLD, GUIDE_MIN_HOLD, Content, StepKind
 from coach.session.eventlog import EventLog
-from coach.history.planner import Plan, plan_next
+from coach.history.planner import Plan, PlanReason, plan_next
 from coach.history.store import HistoryStore
 from coach.history.words import default_templates, describe_plan, plan_summary
-from coach.session.plan import SessionPlan
+from coach.session.plan import Choices, SessionPlan
 
 
 def session_plan(plan: Plan, content: Content, store: HistoryStore, now: datetime) -> SessionPlan:
@@ -24,11 +25,16 @@ def session_plan(plan: Plan, content: Content, store: HistoryStore, now: datetim
 
 
 def plan_and_record(content: Content, log: EventLog, store: HistoryStore | None = None,
-                    now: datetime | None = None) -> SessionPlan:
-    """Plan the session from the user's history and add the store as a sink of ``log``."""
+                    now: datetime | None = None, choices: Choices = Choices()) -> SessionPlan:
+    """Plan the session from the user's history and ``choices``, and add the store as a sink of
+    ``log``. A chosen pace replaces the one remembered (and the plan's words say so); the short
+    introduction is given only to a user with a session with a hold behind them."""
     store = store or HistoryStore()
     now = now or datetime.now(timezone.utc)
     plan = plan_next(store, now=now, min_hold=GUIDE_MIN_HOLD, max_hold=GUIDE_MAX_HOLD)
+    if choices.pace is not None:
+        plan = replace(plan, breath_in=choices.pace[0], breath_out=choices.pace[1])
     sp = session_plan(plan, content, store, now)
     log.sinks.append(store.record)
-    return sp
+    returning = plan.reason is not PlanReason.NEW_USER
+    return replace(sp, sides=choices.sides, short_intro=choices.short_intro and returning)

@@ -11,7 +11,6 @@ session loop (``coach.run.loop``) feeds them to the engine.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,7 +84,8 @@ class _DemoWorld:
 
     def __init__(self, run: DemoRun, coach_voice: Callable[[str], np.ndarray],
                  user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World,
-                 keep_audio: bool, echo_to: Callable[[str], None] | None) -> None:
+                 keep_audio: bool, echo_to: Callable[[str], None] | None,
+                 on_tick: Callable[[float], None] | None = None) -> None:
         self.run, self.world, self.keep_audio = run, world, keep_audio
         self.coach_voice, self.user_voice = coach_voice, user_voice
         self.say_out = echo_to or (lambda _s: None)
@@ -100,7 +100,7 @@ class _DemoWorld:
         self.pending: list[tuple[int, str, int, bool]] = []
         self.ending_at: float | None = None
         self.interrupted: list[str] = []
-        self.performer = Performer(run.driver, self, clock=self.t)
+        self.performer = Performer(run.driver, self, clock=self.t, on_tick=on_tick)
 
     def t(self) -> float:
         """Session seconds: samples of audio stepped so far."""
@@ -202,11 +202,13 @@ class _DemoWorld:
 
 def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.ndarray],
              user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World = World(),
-             *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None) -> DemoRun:
-    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz.
-    Ctrl-C and SIGTERM end it as stopped, at once."""
+             *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None,
+             on_tick: Callable[[float], None] | None = None) -> DemoRun:
+    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz;
+    ``on_tick`` is told the session seconds of each block. Ctrl-C and SIGTERM end it as
+    stopped, at once."""
     run = DemoRun(driver, ear)
-    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to)
+    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to, on_tick)
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -228,8 +230,3 @@ def write_wav(path: Path, run: DemoRun) -> None:
     coach = np.concatenate(run.coach_audio) if run.coach_audio else np.zeros(0, np.int16)
     mic = np.concatenate(run.mic_audio) if run.mic_audio else np.zeros(0, np.int16)
     write_pcm_wav(path, np.stack([coach, mic], axis=1))
-
-
-def print_line(text: str) -> None:
-    print(text, flush=True)
-    sys.stdout.flush()

@@ -57,7 +57,8 @@ class LiveSession:
 
     def __init__(self, driver: SessionDriver, ear: Ear, devices: LiveDevices,
                  *, echo_to: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, record: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, record: bool = False,
+                 on_tick: Callable[[float], None] | None = None) -> None:
         self.driver, self.ear, self.dev = driver, ear, devices
         self.echo_to = echo_to or (lambda s: None)
         self.clock = clock
@@ -69,7 +70,7 @@ class LiveSession:
         self._last_block = clock()
         self._interrupted: str | None = None
         self._line_due: tuple[int, float] | None = None
-        self.performer = Performer(driver, self, clock=self.now)
+        self.performer = Performer(driver, self, clock=self.now, on_tick=on_tick)
         self.recorded: list[np.ndarray] | None = [] if record else None
         """Microphone blocks (16 kHz int16), kept only when asked (``coach session --record``)."""
         self.recorded_reference: list[np.ndarray] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Protocol
 
 from coach.session.driver import SessionDriver
-from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence
+from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence, Tick
 
 
 class Output(Protocol):
@@ -35,10 +35,13 @@ class Performer:
     and which lines were cut off."""
 
     def __init__(self, driver: SessionDriver, output: Output,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 on_tick: Callable[[float], None] | None = None) -> None:
         self.driver, self.output = driver, output
         self.clock = clock
         """Session seconds for the log's ``speaker_stopped`` (default: the event's time)."""
+        self.on_tick = on_tick
+        """Told each ``Tick``'s time once the driver has had it (the status line's clock)."""
         self.playing: int | None = None
         """The utterance said last and not yet finished or cut."""
         self.cut: set[int] = set()
@@ -52,6 +55,8 @@ class Performer:
             self.playing = None
         actions = self.driver.feed(ev)
         self.perform(actions, ev.t)
+        if self.on_tick is not None and isinstance(ev, Tick):
+            self.on_tick(ev.t)
         return actions
 
     def perform(self, actions: list[Action], t: float) -> None:

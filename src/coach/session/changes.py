@@ -170,6 +170,17 @@ def pace(s: State, which: str, tm: Timing, speech: Speech, out: list[Action]) ->
     return interject(s, speech.line(key, inhale=f"{b_in:g}", exhale=f"{b_out:g}"), out)
 
 
+def today_sides(routine_sides: tuple[str, ...], chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The sides to work: the ``chosen`` ones (None: all) in the routine's order. A side the
+    routine does not have is a caller's bug (``coach.settings`` checks the user's choice)."""
+    if chosen is None:
+        return routine_sides
+    unknown = set(chosen) - set(routine_sides)
+    if unknown or not chosen:
+        raise ValueError(f"sides {sorted(chosen)}: the routine has {list(routine_sides)}")
+    return tuple(x for x in routine_sides if x in chosen)
+
+
 def after_side(steps: list[tuple[Step, str | None]], pos: int) -> int:
     """Where a side ended early goes: its rest, else the next side's first step (or the end)."""
     side = steps[pos][1]

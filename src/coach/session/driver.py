@@ -36,9 +36,15 @@ class SessionDriver:
             return None
         return min(d for _, d in self.state.timers)
 
+    def where(self, state: State) -> tuple[str | None, str | None]:
+        """(step id, side) of ``state``'s step; (None, None) outside the routine's steps."""
+        steps = self.engine.steps
+        return (steps[state.pos][0].id, steps[state.pos][1]) if 0 <= state.pos < len(steps) \
+            else (None, None)
+
     def _apply(self, t: float, before: State | None, state: State, actions: list[Action]) -> list[Action]:
         self.state = state
-        self.log.actions(t, actions, before, state)
+        self.log.actions(t, actions, before, state, self.where(state))
         for a in actions:
             if isinstance(a, End):
                 self.end = a

@@ -29,7 +29,7 @@ from coach.session.speech import Speech
 from coach.session.state import Hold, Phase, State
 from coach.session.changes import (after_side, cancel_timer, end, end_hold, finish, has_timer,
                                    hold_cues, interject, listen_set, pace, restore_timers,
-                                   set_timer, silence, suspend, time_left)
+                                   set_timer, silence, suspend, time_left, today_sides)
 
 
 class Engine:
@@ -37,11 +37,13 @@ class Engine:
         self.content = content
         self.plan = plan
         r = content.routine
+        self.sides = today_sides(r.sides, plan.sides)
         self.steps: list[tuple[Step, str | None]] = [(r.steps[s], None) for s in r.intro]
-        for side in r.sides:
+        for side in self.sides:
             self.steps += [(r.steps[s], side) for s in r.per_side]
         self.steps += [(r.steps[s], None) for s in r.outro]
         self.speech = Speech(content)
+        self.sides_text = self.speech.sides(self.sides, r.sides)
         self.timing = r.timing
 
     # --- public ------------------------------------------------------------------------------
@@ -52,7 +54,8 @@ class Engine:
         out: list[Action] = [Record("session_start", {
             "routine": self.content.routine.id, "hold_seconds": self._hold_seconds(),
             "max_hold_seconds": self._hold_step().max_seconds, "breath_in": s.breath_in,
-            "breath_out": s.breath_out, "screening_mode": p.screening.value})]
+            "breath_out": s.breath_out, "screening_mode": p.screening.value,
+            "sides": list(self.sides), "short_intro": p.short_intro})]
         s = self._enter(s, 0, t, out)
         return self._finish_step(s, t, out)
 
@@ -243,7 +246,8 @@ class Engine:
         q = s.queue
         say = self.speech.line
         if step.kind is StepKind.SAY:
-            q += tuple(say(k, side=side) for k in step.lines)
+            keys = step.short_lines if self.plan.short_intro and step.short_lines else step.lines
+            q += tuple(say(k, side=side, sides=self.sides_text) for k in keys)
             if step.prompt:
                 q += (say(step.prompt),)
                 s = replace(s, awaiting=frozenset({"ready"}))

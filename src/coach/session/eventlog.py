@@ -70,7 +70,10 @@ class EventLog:
         elif isinstance(ev, Tick):
             pass  # ticks are implied by time; timers firing show in state changes
 
-    def actions(self, t: float, actions: list[Action], state_before: Any, state_after: Any) -> None:
+    def actions(self, t: float, actions: list[Action], state_before: Any, state_after: Any,
+                where: tuple[str | None, str | None] = (None, None)) -> None:
+        """Log ``actions`` and what changed between the states; ``where``: (step id, side) of
+        ``state_after``, written in its ``state`` entry."""
         for a in actions:
             if isinstance(a, Say):
                 self.write(t, "said", utterance=a.utterance, line=a.line, text=a.text)
@@ -93,6 +96,7 @@ class EventLog:
         if (state_before is None or state_before.phase != state_after.phase
                 or state_before.pos != state_after.pos):
             self.write(t, "state", phase=state_after.phase.value, pos=state_after.pos,
+                       step=where[0], side=where[1],
                        **({"from": state_before.phase.value} if state_before else {}))
 
 

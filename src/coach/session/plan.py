@@ -1,7 +1,8 @@
-"""What one session is set up with: the hold length, breathing pace and screening depth.
+"""What one session is set up with: the hold length, breathing pace, screening depth, which
+sides and how long an introduction.
 
-The adaptive rules that choose these from history live in ``coach.history``; the engine only
-reads a ``SessionPlan``.
+The adaptive rules that choose these from history live in ``coach.history``, the user's own
+choices (settings file and flags) in ``coach.settings``; the engine only reads a ``SessionPlan``.
 """
 
 from __future__ import annotations
@@ -28,3 +29,26 @@ class SessionPlan:
     """Said after the welcome ("Last time felt better, so we'll hold for two minutes fifteen")."""
     summary_text: str | None = None
     """Said at wrap-up, after the feedback answer."""
+    sides: tuple[str, ...] | None = None
+    """The routine's sides to work today, in the routine's order; None: all of them."""
+    short_intro: bool = False
+    """Say set-up steps' ``short_lines`` (a returning user asked for it). Screening is never
+    shortened: its depth is ``screening`` alone."""
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user chose for the session (settings file or flags), before history is read."""
+
+    sides: tuple[str, ...] | None = None
+    """Which sides; None: all of the routine's."""
+    pace: tuple[float, float] | None = None
+    """Seconds to breathe in and out; None: the pace last chosen in a session, else the routine's."""
+    short_intro: bool = False
+    """The short introduction, if the history shows the user has done a session before."""
+
+    def plan(self) -> SessionPlan:
+        """The plan with no history behind it (demo, simulate): the choices as they are."""
+        return SessionPlan(breath_in=self.pace[0] if self.pace else None,
+                           breath_out=self.pace[1] if self.pace else None,
+                           sides=self.sides, short_intro=self.short_intro)

@@ -43,6 +43,12 @@ class Speech:
             return f["one_minute_seconds"].format(seconds=rest)
         return f["minutes_seconds"].format(minutes=m, seconds=rest)
 
+    def sides(self, today: tuple[str, ...], routine_sides: tuple[str, ...]) -> str:
+        """What ``{sides}`` says: one side of several (``side_only``), else ``sides_all``."""
+        if len(today) == 1 and len(routine_sides) > 1:
+            return self.formats["side_only"].format(side=today[0])
+        return self.formats["sides_all"]
+
     def help(self, intents: frozenset[str]) -> tuple[str, str]:
         labels = [self.intents[i].label for i in HELP_ORDER if i in intents]
         return self.line("help", options=", ".join(labels))
