@@ -18,6 +18,10 @@ class CoachError(Exception):
         self.hint = hint
         self.exit_status = exit_status
 
+    def __reduce__(self):
+        """Picklable (an error raised in a worker process reaches its parent whole)."""
+        return (type(self), (self.code, self.message, self.hint, self.exit_status))
+
     def __str__(self) -> str:
         text = f"{self.message}"
         if self.hint:
