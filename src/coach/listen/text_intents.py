@@ -38,7 +38,7 @@ SPELLINGS: Mapping[str, str] = {
 }
 """A recognizer's spellings of what content writes otherwise (whole words, after lower-casing)."""
 _CLAUSE = re.compile(r"[.,!?;:\u2014\u2013\u2026]+|\s-\s|\bbut\b")
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"[\w']+")  # letters of any script, digits, apostrophes
 
 
 def normalize(text: str) -> list[list[str]]:

@@ -36,6 +36,7 @@ import numpy as np
 
 from coach import paths
 from coach.listen.asr.base import Hypothesis
+from coach.listen.text_intents import NEGATORS, IntentMatcher
 from coach.pcm import SAMPLE_RATE
 from coach.session.messages import SAFETY_INTENTS
 from coach.errors import CoachError
@@ -192,6 +193,7 @@ class VoskRecognizer:
         self._distractors = [d for d in distractors if all(self.knows(w) for w in words_of(d))]
         self._phrases: dict[str, list[str]] = {}
         self._matcher = PhraseMatcher({})
+        self._intents = IntentMatcher({})
         self._fed = 0
         """Samples fed since this object was made."""
         self._kaldi: Any = None
@@ -224,12 +226,14 @@ class VoskRecognizer:
                         )
         self._phrases = {intent: list(p) for intent, p in phrases.items()}
         self._matcher = PhraseMatcher(self._phrases)
+        self._intents = IntentMatcher(self._phrases)
         self._make_kaldi()
 
     def grammar(self) -> list[str]:
         """The phrases given to vosk: the state's phrases, the distractors, the unknown token."""
         items = [" ".join(words_of(p)) for ps in self._phrases.values() for p in ps]
         items += [d for d in self._distractors if d not in items]
+        items += [w for w in sorted(NEGATORS) if w not in items and self.knows(w)]  # "not ready"
         if self._unk:
             items.append(self._unk)
         return list(dict.fromkeys(items))
@@ -309,27 +313,25 @@ class VoskRecognizer:
         return out
 
     def _final(self, result: Mapping[str, Any]) -> list[Hypothesis]:
+        """The utterance's words read by the same intent matching as every text recognizer
+        (``IntentMatcher``: negation, conflicts, stop vs too painful), timed by its phrases."""
         items = [w for w in result.get("result", []) if w.get("word") != self._unk]
         words = [str(w["word"]).lower() for w in items]
-        out: list[Hypothesis] = []
-        for intent, first, last in self._matcher.match(words):
-            if intent in self._reported:
-                continue
-            self._reported.add(intent)
-            span = items[first:last]
-            confidence = min(float(w.get("conf", 1.0)) for w in span)
-            out.append(
-                Hypothesis(
-                    intent,
-                    " ".join(words[first:last]),
-                    confidence,
-                    self._kaldi_offset + float(span[0]["start"]),
-                    self._kaldi_offset + float(span[-1]["end"]),
-                    final=True,
-                )
-            )
+        self_reported = set(self._reported)
         self._new_utterance()
-        return out
+        found = self._intents.match(" ".join(words))
+        if not found.intent or found.intent in self_reported:
+            return []
+        named = set(found.alternatives or (found.intent,))
+        spans = [(first, last) for intent, first, last in self._matcher.match(words)
+                 if intent in named]
+        first, last = (spans[0][0], spans[-1][1]) if spans else (0, len(items))
+        span = items[first:last] or items
+        confidence = min((float(w.get("conf", 1.0)) for w in span), default=1.0)
+        return [Hypothesis(found.intent, " ".join(words[first:last]), confidence,
+                           self._kaldi_offset + float(span[0]["start"]),
+                           self._kaldi_offset + float(span[-1]["end"]), final=True,
+                           alternatives=found.alternatives)]
 
 
 def korean_test_model() -> Path | None:
