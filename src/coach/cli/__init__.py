@@ -11,6 +11,7 @@ from coach import __version__
 from coach.cli.history import add_history_parser
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
+from coach.paths import keep_temporary_files_private
 
 
 def _cmd_routines(args: argparse.Namespace) -> int:
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_temporary_files_private()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
