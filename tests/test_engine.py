@@ -8,7 +8,7 @@ from coach.session.engine import Phase
 from coach.session.messages import End, Fault, FaultKind, Heard, Say, Silence
 from coach.session.plan import Screening, SessionPlan
 from coach.run.simulate import Injected
-from coach.run.user_script import Reply
+from coach.run.user_script import Reply, default_replies
 from sessions import content, in_phase, kinds, outcome, run, said, session
 
 
@@ -192,12 +192,22 @@ def test_how_long_repeat_help_and_pace():
 
 # --- silence ------------------------------------------------------------------------------
 def test_no_answer_reprompts_then_ends_safely():
+    """Silence at the first safety question: the user is not on the ball yet, so the ending does
+    not tell them to roll off it."""
     log = run([], defaults=False)
     lines = said(log)
     assert lines.count("not_heard") == content().routine.timing.max_reprompts
-    assert lines[-1] == "no_response_end"
+    assert lines[-1] == "no_response_end_off_ball"
+    assert "ball" not in content().lines["no_response_end_off_ball"]
     assert outcome(log) == "no_response"
     assert not kinds(log, "hold_start")
+
+
+def test_no_answer_on_the_ball_ends_telling_the_user_to_roll_off():
+    replies = [r for r in default_replies(content()) if r.after != "find_spot_prompt"]
+    log = run(replies, defaults=False)
+    assert said(log)[-1] == "no_response_end" and "ball" in content().lines["no_response_end"]
+    assert outcome(log) == "no_response"
 
 
 def test_silence_in_ease_off_ends_safely_with_the_hold_recorded():

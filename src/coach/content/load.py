@@ -35,8 +35,8 @@ PLACEHOLDERS = frozenset(
 ENGINE_LINES = (
     "stopping", "ease_off_weight", "ease_off_shift", "ease_off_prompt", "pain_end_side", "paused",
     "still_paused", "resumed", "lighter", "skipping", "help", "time_left", "no_timer", "not_heard",
-    "unsure_confirm", "no_response_end", "pace_slower", "pace_faster", "pace_limit",
-    "health_changed", "cannot_hear", "cannot_hear_hold", "fault_end", "plan", "summary", "count",
+    "unsure_confirm", "no_response_end", "no_response_end_off_ball", "pace_slower",
+    "pace_faster", "pace_limit", "health_changed", "cannot_hear", "cannot_hear_hold", "fault_end", "plan", "summary", "count",
     "screening_no_skip", "mic_check", "mic_check_ok", "mic_check_retry", "mic_check_failed",
 )
 """Lines the session engine says by name in any routine."""
