@@ -210,6 +210,30 @@ def test_no_answer_on_the_ball_ends_telling_the_user_to_roll_off():
     assert outcome(log) == "no_response"
 
 
+def test_the_rest_between_sides_waits_for_ready_and_ends_safely_without_it():
+    """After the rest's seconds the coach asks and waits, re-prompting, as at any prompt; it
+    never moves on to the other side by itself or says "Good." to nobody."""
+    replies = [r for r in default_replies(content()) if r.after != "rest_prompt"]
+    log = run(replies, defaults=False)
+    lines = said(log)
+    rest = content().routine.steps["rest"]
+    i = lines.index("rest_intro")
+    assert lines[i + 1:] == ["rest_prompt"] + ["not_heard", "rest_prompt"] * \
+        content().routine.timing.max_reprompts + ["no_response_end_off_ball"]
+    asked = next(e for e in log if e["kind"] == "said" and e["line"] == "rest_prompt")
+    start = next(e for e in log if e["kind"] == "said" and e["line"] == "rest_intro")
+    assert asked["t"] >= start["t"] + rest.seconds
+    assert [e["side"] for e in kinds(log, "side_start")] == ["right"]
+    assert outcome(log) == "no_response"
+
+
+def test_ready_after_the_rest_goes_on_to_the_other_side():
+    log = run()
+    lines = said(log)
+    i = lines.index("rest_prompt")
+    assert lines[i + 1:i + 3] == ["rest_done", "side_intro"]
+
+
 def test_silence_in_ease_off_ends_safely_with_the_hold_recorded():
     log = run([Reply("hold_start", "too painful", delay=5, times=1),
                Reply("ease_off_prompt", "nothing", delay=1)])

@@ -61,7 +61,7 @@ _KIND_KEYS: dict[StepKind, dict[str, str]] = {
                     "announce": "announce", "count_last": "count", "checkin_every": "duration",
                     "checkins": "lines", "done": "line", "released": "line",
                     "max_reached": "line"},
-    StepKind.REST: {"seconds": "duration", "lines": "lines", "done": "line"},
+    StepKind.REST: {"seconds": "duration", "lines": "lines", "done": "line", "prompt": "line"},
     StepKind.FEEDBACK: {"prompt": "line", "answers": "answers", "after": "lines"},
 }
 _REQUIRED: dict[StepKind, tuple[str, ...]] = {
@@ -69,7 +69,7 @@ _REQUIRED: dict[StepKind, tuple[str, ...]] = {
     StepKind.SCREENING: ("intro", "questions", "reconfirm", "passed", "screened_out"),
     StepKind.BREATHE: ("intro", "inhale", "exhale", "cycles"),
     StepKind.HOLD: ("seconds", "max_seconds", "start", "done", "released", "max_reached"),
-    StepKind.REST: ("seconds", "done"),
+    StepKind.REST: ("seconds", "done", "prompt"),
     StepKind.FEEDBACK: ("prompt", "answers"),
 }
 _MAX_DURATION = 3600.0

@@ -44,7 +44,8 @@ def default_replies(content: Content) -> list[Reply]:
     steps = content.routine.steps.values()
     replies = [(q, "no") for st in steps for q in st.questions]
     replies += [(st.reconfirm, "no") for st in steps if st.reconfirm]
-    replies += [(st.prompt, "ready") for st in steps if st.prompt and st.kind.value == "say"]
+    replies += [(st.prompt, "ready") for st in steps
+                if st.prompt and st.kind.value in ("say", "rest")]
     replies += [(st.prompt, "better") for st in steps if st.kind.value == "feedback"]
     replies.append(("ease_off_prompt", "ready"))
     return [Reply(after, say, delay=1.0, default=True) for after, say in replies]

@@ -202,8 +202,9 @@ class Engine:
                 return self._next(s, t, out)
             key = step.inhale if s.breaths % 2 == 0 else step.exhale
             return replace(s, queue=s.queue + (self.speech.line(key),))
-        if name == "rest":
-            return self._next(replace(s, queue=s.queue + (self._line(s, "done"),)), t, out)
+        if name == "rest":  # the rest is over: wait for the user, as at any prompt
+            return replace(s, phase=Phase.NARRATE, awaiting=frozenset({READY}),
+                           queue=s.queue + (self._line(s, "prompt"),))
         return s
 
     def _no_response_end(self, s: State, t: float, out: list[Action]) -> State:
@@ -308,6 +309,8 @@ class Engine:
                 q += (self.speech.line("summary", summary=self.plan.summary_text),)
             q += tuple(self.speech.line(k) for k in step.after)
             return finish(replace(s, queue=q), Outcome.COMPLETED)
+        if step.kind is StepKind.REST:
+            return self._on_rest_over(s, ev, out)
         return self._next(s, t, out)  # "ready"
 
     def _on_skip(self, s: State, ev: Heard, out: list[Action]) -> State:
