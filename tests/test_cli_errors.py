@@ -1,0 +1,59 @@
+"""What a user gets wrong, or what goes away under the coach, is a clear error (what, which file
+or device, the fix; exit status 2) or is handled; never a traceback, and nothing the user did is
+lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.cli import main
+from coach.pcm import write_wav
+from test_live_e2e import short_content  # noqa: F401 (fixture)
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+# --- user scripts -------------------------------------------------------------------------------
+SCRIPT_MISTAKES = [
+    ("folder", None, "is a folder"),
+    ("defaults", 'defaults = "yes"\n', "'defaults' is 'yes'"),
+    ("during", '[[reply]]\nafter = "hold_start"\nsay = "stop"\nduring = "yes"\n', "'during' is"),
+    ("times", '[[reply]]\nafter = "hold_start"\nsay = "stop"\ntimes = true\n', "'times' is True"),
+    ("key", '[[reply]]\nafter = "hold_start"\nsay = "stop"\nwhen = 3\n', "keys must be"),
+]
+
+
+@pytest.mark.parametrize("name,text,expected", SCRIPT_MISTAKES, ids=[m[0] for m in SCRIPT_MISTAKES])
+def test_a_user_script_mistake_is_a_clear_error(tmp_path, capsys, name, text, expected):
+    path = tmp_path / "script.toml"
+    if text is None:
+        path.mkdir()
+    else:
+        path.write_text(text)
+    assert main(["demo", "--user-script", str(path), "--speed", "0"]) == 2
+    err = _error(capsys)
+    assert "[script." in err and str(path) in err and expected in err, err
+    assert "fix:" in err and "coach demo --help" not in err  # (that help has no example)
+
+
+def test_the_user_script_help_points_at_an_example_that_exists(tmp_path, capsys):
+    path = tmp_path / "script.toml"
+    path.write_text('[[reply]]\nafter = "hold_start"\nsay = "stop"\nwhen = 3\n')
+    assert main(["simulate", "--user-script", str(path)]) == 2
+    err = _error(capsys)
+    from coach.paths import PROJECT_ROOT
+    named = [w.strip("`,.") for w in err.split() if "/" in w and not w.startswith(str(tmp_path))]
+    assert named and all((PROJECT_ROOT / w).exists() for w in named), named
+
+
