@@ -57,3 +57,21 @@ def test_the_user_script_help_points_at_an_example_that_exists(tmp_path, capsys)
     assert named and all((PROJECT_ROOT / w).exists() for w in named), named
 
 
+# --- coach hear --------------------------------------------------------------------------------
+@pytest.mark.parametrize("data,why", [(b"", "empty"), (b"abc", "too short: 3 bytes")])
+def test_hear_on_an_empty_or_short_file_is_a_clear_error(tmp_path, capsys, data, why):
+    path = tmp_path / "x.wav"
+    path.write_bytes(data)
+    assert main(["hear", str(path)]) == 2
+    err = _error(capsys)
+    assert f"{path} is not a WAV file ({why})" in err and "fix:" in err
+
+
+def test_hear_says_so_when_it_hears_nothing(tmp_path, capsys):
+    path = write_wav(tmp_path / "silence.wav", np.zeros(16000, np.int16))
+    assert main(["hear", str(path), "--intents", "stop,ready"]) == 0
+    out = capsys.readouterr()
+    assert out.out == ""  # stdout stays JSON lines only
+    assert f"no intent heard in {path}" in out.err and "stop, ready" in out.err
+
+

@@ -187,9 +187,13 @@ def cmd_hear(args: argparse.Namespace) -> int:
                              "choose from: " + ", ".join(INTENTS))
     rec = load_recognizer_for(args)
     rec.set_vocabulary(content.phrases(set(names)))
-    for h in hear_file(args.wav, rec):
+    heard = hear_file(args.wav, rec)
+    for h in heard:
         print(json.dumps({"intent": h.intent, "text": h.text, "confidence": round(h.confidence, 3),
                           "start": round(h.start, 3), "end": round(h.end, 3), "final": h.final}))
+    if not heard:  # stdout stays JSON lines; the person is told on stderr
+        print(f"coach hear: no intent heard in {args.wav} (listening for "
+              f"{', '.join(names)})", file=sys.stderr)
     return 0
 
 
