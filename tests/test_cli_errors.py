@@ -75,3 +75,23 @@ def test_hear_says_so_when_it_hears_nothing(tmp_path, capsys):
     assert f"no intent heard in {path}" in out.err and "stop, ready" in out.err
 
 
+# --- standard output closed ----------------------------------------------------------------------
+def test_a_closed_stdout_does_not_stop_the_session_or_lose_its_record(short_content, tmp_path):
+    """``coach demo | head -3``: the reader goes away after three lines; the session runs to its
+    end and is recorded, with no traceback."""
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coach", "--content", str(short_content), "demo", "--routine",
+         "short", "--speed", "0", "--events", str(events)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(3):
+        proc.stdout.readline()
+    proc.stdout.close()
+    code = proc.wait(timeout=300)
+    err = proc.stderr.read()
+    assert code == 0 and "Traceback" not in err and "Exception ignored" not in err, err
+    entries = [json.loads(x) for x in events.read_text().splitlines()]
+    ends = [e for e in entries if e["kind"] == "session_end"]
+    assert ends and ends[0]["outcome"] == "completed"
+    logs = list((Path(os.environ["XDG_DATA_HOME"]) / "coach" / "sessions").glob("*.jsonl"))
+    assert len(logs) == 1 and '"session_end"' in logs[0].read_text()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coach import __version__
 from coach.cli.history import add_history_parser
+from coach.cli.stdout import stdout_that_may_close
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
 from coach.paths import keep_temporary_files_private
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     keep_temporary_files_private()
+    with stdout_that_may_close():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

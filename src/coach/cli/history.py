@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,6 @@ def add_history_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except BrokenPipeError:  # `coach history | head`
-        sys.stdout = open(os.devnull, "w")
-        return 0
-
-
-def _run(args: argparse.Namespace) -> int:
     with HistoryStore(args.db) as store:
         sessions = store.sessions()
         path = store.path
