@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,9 @@ def cmd_session(args: argparse.Namespace) -> int:
 
 
 def finish_report(driver, end) -> int:
-    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 130 signal."""
+    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 128 + the
+    signal's number after a signal."""
+    from coach.run.loop import ENDING_SIGNALS
     from coach.session.eventlog import default_log_path
     print(f"session ended: {end.outcome.value if end else 'not ended'}; log: "
           f"{default_log_path(driver.log.session)}", flush=True)
@@ -171,8 +174,8 @@ def finish_report(driver, end) -> int:
         return 1
     if driver.log.failures:
         return 2
-    if end.reason in ("SIGINT", "SIGTERM"):
-        return 130 if end.reason == "SIGINT" else 143
+    if end.reason in {s.name for s in ENDING_SIGNALS}:
+        return 128 + signal.Signals[end.reason].value  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
     return 0
 
 
