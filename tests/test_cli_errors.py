@@ -75,6 +75,15 @@ def test_hear_says_so_when_it_hears_nothing(tmp_path, capsys):
     assert f"no intent heard in {path}" in out.err and "stop, ready" in out.err
 
 
+# --- refused starts ----------------------------------------------------------------------------
+def test_a_refused_start_leaves_no_empty_session_log(short_content, capsys):
+    assert main(["--content", str(short_content), "demo", "--routine", "short", "--speed", "0",
+                 "--voice", "no-such-voice"]) == 2
+    assert "[tts.no_voice]" in _error(capsys)
+    sessions = Path(os.environ["XDG_DATA_HOME"]) / "coach" / "sessions"
+    assert list(sessions.glob("*.jsonl")) == []
+
+
 # --- standard output closed ----------------------------------------------------------------------
 def test_a_closed_stdout_does_not_stop_the_session_or_lose_its_record(short_content, tmp_path):
     """``coach demo | head -3``: the reader goes away after three lines; the session runs to its
