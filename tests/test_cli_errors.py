@@ -57,6 +57,13 @@ def test_the_user_script_help_points_at_an_example_that_exists(tmp_path, capsys)
     assert named and all((PROJECT_ROOT / w).exists() for w in named), named
 
 
+# --- arguments ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("speed", ["-1", "nan", "inf"])
+def test_a_demo_speed_below_zero_is_refused(capsys, speed):
+    assert main(["demo", f"--speed={speed}"]) == 2
+    assert "[demo.bad_speed]" in _error(capsys)
+
+
 # --- coach hear --------------------------------------------------------------------------------
 @pytest.mark.parametrize("data,why", [(b"", "empty"), (b"abc", "too short: 3 bytes")])
 def test_hear_on_an_empty_or_short_file_is_a_clear_error(tmp_path, capsys, data, why):
@@ -82,6 +89,25 @@ def test_a_refused_start_leaves_no_empty_session_log(short_content, capsys):
     assert "[tts.no_voice]" in _error(capsys)
     sessions = Path(os.environ["XDG_DATA_HOME"]) / "coach" / "sessions"
     assert list(sessions.glob("*.jsonl")) == []
+
+
+def _no_sound_card_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("option", ["--speaker", "--mic"])
+def test_a_named_device_without_a_sound_card_is_an_error_not_a_demo(option):
+    probe = subprocess.run([sys.executable, "-m", "coach", "devices"], env=_no_sound_card_env(),
+                           capture_output=True, text=True, timeout=60)
+    if "no audio devices" not in probe.stdout:
+        pytest.skip("this machine has a sound card")
+    r = subprocess.run([sys.executable, "-m", "coach", "session", option, "nosuch"],
+                       env=_no_sound_card_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{option} nosuch" in r.stderr and "fix:" in r.stderr and "demo:" not in r.stdout
 
 
 # --- standard output closed ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 from pathlib import Path
@@ -91,6 +92,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from coach.run.demo import World, print_line, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
 
+    if not (math.isfinite(args.speed) and args.speed >= 0):
+        raise CoachError("demo.bad_speed", f"--speed {args.speed:g}: not a speed",
+                         "times real time, e.g. --speed 1 (real time) or --speed 0 (as fast "
+                         "as possible)")
     content = load_content(args.routine, getattr(args, "content", None))
     replies = load_user_script(args.user_script, content) if args.user_script else \
         default_replies(content)
@@ -125,7 +130,12 @@ def cmd_session(args: argparse.Namespace) -> int:
         mic_index = audio.resolve_device(args.mic, "input")
         spk_index = audio.resolve_device(args.speaker, "output")
     except CoachError as err:
-        if err.code == "audio.no_devices" and args.mic is None:
+        named = [f"--{o} {v}" for o, v in (("mic", args.mic), ("speaker", args.speaker)) if v]
+        if err.code == "audio.no_devices" and named:
+            raise CoachError("audio.no_device", f"{' and '.join(named)}: PortAudio sees no "
+                             "sound card on this machine", "connect it (`coach devices` lists "
+                             "what is seen), or run `coach demo`, which needs none") from err
+        if err.code == "audio.no_devices":
             print(f"coach: {err.message}\ncoach: no microphone here, so running the narrated demo "
                   "with a simulated user instead (`coach demo --help`).", file=sys.stderr, flush=True)
             demo_args = argparse.Namespace(**{**vars(args), "user_script": None, "speed": 1.0,
