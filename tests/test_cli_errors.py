@@ -64,6 +64,23 @@ def test_a_demo_speed_below_zero_is_refused(capsys, speed):
     assert "[demo.bad_speed]" in _error(capsys)
 
 
+def test_content_is_accepted_after_the_command_too(short_content, capsys):
+    assert main(["routines", "--content", str(short_content)]) == 0
+    assert capsys.readouterr().out.startswith("short ")
+    assert main(["simulate", "--content", str(short_content), "--routine", "short"]) == 0
+    assert main(["check-content", "--content", str(short_content)]) == 0
+    assert "short.toml" in capsys.readouterr().out
+
+
+def test_routines_and_check_content_count_steps_alike(capsys):
+    assert main(["routines"]) == 0
+    routines = capsys.readouterr().out
+    assert main(["check-content"]) == 0
+    checked = capsys.readouterr().out
+    n = checked.split("(")[1].split()[0]
+    assert f"; {n} steps," in routines, (routines, checked)
+
+
 # --- coach hear --------------------------------------------------------------------------------
 @pytest.mark.parametrize("data,why", [(b"", "empty"), (b"abc", "too short: 3 bytes")])
 def test_hear_on_an_empty_or_short_file_is_a_clear_error(tmp_path, capsys, data, why):

@@ -19,14 +19,15 @@ def _cmd_routines(args: argparse.Namespace) -> int:
     from coach.content import check_all
     for c in check_all(args.content):
         r = c.routine
-        steps = len(r.intro) + len(r.per_side) * len(r.sides) + len(r.outro)
-        print(f"{r.id:16} {r.title}  ({len(r.sides)} sides: {', '.join(r.sides)}; {steps} steps)")
+        runs = len(r.intro) + len(r.per_side) * len(r.sides) + len(r.outro)
+        print(f"{r.id:16} {r.title}  ({len(r.sides)} sides: {', '.join(r.sides)}; "
+              f"{len(r.steps)} steps, {runs} run in a session)")
     return 0
 
 
 def _cmd_check_content(args: argparse.Namespace) -> int:
     from coach.content import check_all
-    contents = check_all(args.path)
+    contents = check_all(args.path or getattr(args, "content", None))
     for c in contents:
         n_lines = len(c.lines)
         print(f"ok  {c.routine.source}  ({len(c.routine.steps)} steps, {n_lines} lines, "
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_voice_commands(sub, p)
     add_history_parser(sub)
+    for command in sub.choices.values():  # also after the command: coach demo --content DIR
+        command.add_argument("--content", type=Path, default=argparse.SUPPRESS,
+                             help="content folder (default: content/)")
     return p
 
 
