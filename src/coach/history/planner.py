@@ -3,11 +3,12 @@
 Hold rules (seconds; the guide's range is 120–180):
 
 * no session with a hold yet → ``default_hold`` (``NEW_USER``);
-* the last session with a hold had "too painful" (an event, or a hold ended that way) or the
-  feedback "worse" → one ``step`` shorter, but never below ``min_hold`` (``EASIER``, or
-  ``AT_MIN`` if already there). Decision: we do not go below the guide's 120 s by default —
-  a shorter hold is not the technique the guide describes; the user eases pressure (and can
-  say "too painful" at any time) instead. Pass ``min_hold`` lower to change that;
+* the last session with a hold had "too painful" (an event, or a hold ended that way) → one
+  ``step`` shorter, but never below ``min_hold`` (``EASIER``, or ``AT_MIN`` if already there);
+  the feedback "worse" without pain does the same (``EASIER_AFTER_WORSE``,
+  ``AT_MIN_AFTER_WORSE``: the words differ). Decision: we do not go below the guide's 120 s by
+  default — a shorter hold is not the technique the guide describes; the user eases pressure
+  (and can say "too painful" at any time) instead. Pass ``min_hold`` lower to change that;
 * every hold of that session ran to its end (``completed``, ``released`` or ``max``) and the
   user answered the feedback "better" or "the same" → one ``step`` longer, at most ``max_hold``
   (``LONGER``, or ``AT_MAX``);
@@ -46,6 +47,8 @@ class PlanReason(Enum):
     SAME = "same"
     EASIER = "easier"
     AT_MIN = "at_min"
+    EASIER_AFTER_WORSE = "easier_after_worse"
+    AT_MIN_AFTER_WORSE = "at_min_after_worse"
 
 
 class ScreeningWhy(Enum):
@@ -93,7 +96,10 @@ def _hold_step(last: SessionRecord | None, *, default_hold: float, min_hold: flo
     pain = last.pain_count > 0 or any(h.pain or h.how == "too_painful" for h in last.holds)
     if pain or last.feedback == "worse":
         hold = max(base - step, min_hold)
-        return hold, (PlanReason.EASIER if hold < base else PlanReason.AT_MIN), previous
+        if pain:
+            return hold, (PlanReason.EASIER if hold < base else PlanReason.AT_MIN), previous
+        return hold, (PlanReason.EASIER_AFTER_WORSE if hold < base
+                      else PlanReason.AT_MIN_AFTER_WORSE), previous
     if (last.holds and all(h.how in HELD_TO_END for h in last.holds)
             and last.feedback in GOOD_FEEDBACK):
         hold = min(base + step, max_hold)
