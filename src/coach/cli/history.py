@@ -28,9 +28,13 @@ def add_history_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    with HistoryStore(args.db) as store:
-        sessions = store.sessions()
-        path = store.path
+    """Show the history read-only: nothing is written, and a mistyped --db is an error."""
+    path = args.db if args.db is not None else default_db_path()
+    if args.db is None and not path.exists():
+        sessions = []  # nobody has had a session here yet
+    else:
+        with HistoryStore(path, read_only=True) as store:
+            sessions = store.sessions()
     if args.plot:
         plot(sessions, args.plot)
         print(f"wrote {args.plot} ({sum(1 for s in sessions if s.holds)} sessions with holds)",
