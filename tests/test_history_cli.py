@@ -99,7 +99,7 @@ def test_plot_writes_a_png(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_plot_of_a_single_session(tmp_path: Path) -> None:
-    from coach.history.report import plot
+    from coach.history.plot import plot
     store = HistoryStore(tmp_path / "h.db")
     record_all(store, entries("only", holds=both(120, pain=1)))
     plot(store.sessions(), tmp_path / "one.png")

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from coach.history.report import plot, table, to_csv, to_json
+from coach.history.plot import plot
+from coach.history.report import table, to_csv, to_json
 from coach.history.store import HistoryStore, default_db_path
 
 
@@ -37,8 +38,8 @@ def run_history(args: argparse.Namespace) -> int:
             sessions = store.sessions()
     if args.plot:
         plot(sessions, args.plot)
-        print(f"wrote {args.plot} ({sum(1 for s in sessions if s.holds)} sessions with holds)",
-              file=sys.stderr)
+        print(f"wrote {args.plot} ({len(sessions)} sessions, "
+              f"{sum(1 for s in sessions if s.holds)} with holds)", file=sys.stderr)
     if args.json:
         print(to_json(sessions))
     elif args.csv:
