@@ -20,6 +20,7 @@ from coach.cli import main
 from coach.errors import CoachError
 from coach.history import HistoryStore, plan_next
 from test_history_fixtures import SECRET, T0, H, both, entries, record_all
+from test_live_e2e import short_content  # noqa: F401 (fixture)
 
 
 @pytest.fixture()
@@ -185,3 +186,20 @@ def test_a_db_that_is_a_folder_is_named_as_one(tmp_path: Path,
     with pytest.raises(CoachError) as e:  # a session's own store says the same
         HistoryStore(p)
     assert e.value.code == "history.not_a_file"
+
+
+def test_a_demo_is_kept_in_the_history_only_with_history(short_content: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What the README says a demo records: its event log always; the history only with
+    --history."""
+    data = Path(os.environ["XDG_DATA_HOME"]) / "coach"
+    demo = ["--content", str(short_content), "demo", "--routine", "short", "--speed", "0",
+            "--quiet"]
+    assert main(demo) == 0
+    assert len(list((data / "sessions").glob("*.jsonl"))) == 1
+    assert not (data / "history.db").exists()
+    assert main([*demo, "--history"]) == 0
+    assert len(list((data / "sessions").glob("*.jsonl"))) == 2
+    capsys.readouterr()
+    assert main(["history", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
