@@ -47,9 +47,14 @@ class Trespass:
 
 
 def strace_missing() -> str | None:
-    """Why a traced run cannot happen here (None if it can)."""
+    """Why a traced run cannot happen here (None if it can): no strace, or tracing is not
+    allowed (a container without ptrace)."""
     if shutil.which("strace") is None:
         return "strace not found: run scripts/setup --test (Debian strace)"
+    probe = subprocess.run(["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=openat",
+                            "-o", "/dev/null", "true"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return f"strace cannot trace here: {probe.stderr.strip()[:200]}"
     return None
 
 
