@@ -8,7 +8,7 @@ from coach.session.engine import Phase
 from coach.session.messages import End, Fault, FaultKind, Heard, Say, Silence
 from coach.session.plan import Screening, SessionPlan
 from coach.run.simulate import Injected
-from coach.run.user_script import Reply
+from coach.run.user_script import Reply, default_replies
 from sessions import content, in_phase, kinds, outcome, run, said, session
 
 
@@ -192,12 +192,46 @@ def test_how_long_repeat_help_and_pace():
 
 # --- silence ------------------------------------------------------------------------------
 def test_no_answer_reprompts_then_ends_safely():
+    """Silence at the first safety question: the user is not on the ball yet, so the ending does
+    not tell them to roll off it."""
     log = run([], defaults=False)
     lines = said(log)
     assert lines.count("not_heard") == content().routine.timing.max_reprompts
-    assert lines[-1] == "no_response_end"
+    assert lines[-1] == "no_response_end_off_ball"
+    assert "ball" not in content().lines["no_response_end_off_ball"]
     assert outcome(log) == "no_response"
     assert not kinds(log, "hold_start")
+
+
+def test_no_answer_on_the_ball_ends_telling_the_user_to_roll_off():
+    replies = [r for r in default_replies(content()) if r.after != "find_spot_prompt"]
+    log = run(replies, defaults=False)
+    assert said(log)[-1] == "no_response_end" and "ball" in content().lines["no_response_end"]
+    assert outcome(log) == "no_response"
+
+
+def test_the_rest_between_sides_waits_for_ready_and_ends_safely_without_it():
+    """After the rest's seconds the coach asks and waits, re-prompting, as at any prompt; it
+    never moves on to the other side by itself or says "Good." to nobody."""
+    replies = [r for r in default_replies(content()) if r.after != "rest_prompt"]
+    log = run(replies, defaults=False)
+    lines = said(log)
+    rest = content().routine.steps["rest"]
+    i = lines.index("rest_intro")
+    assert lines[i + 1:] == ["rest_prompt"] + ["not_heard", "rest_prompt"] * \
+        content().routine.timing.max_reprompts + ["no_response_end_off_ball"]
+    asked = next(e for e in log if e["kind"] == "said" and e["line"] == "rest_prompt")
+    start = next(e for e in log if e["kind"] == "said" and e["line"] == "rest_intro")
+    assert asked["t"] >= start["t"] + rest.seconds
+    assert [e["side"] for e in kinds(log, "side_start")] == ["right"]
+    assert outcome(log) == "no_response"
+
+
+def test_ready_after_the_rest_goes_on_to_the_other_side():
+    log = run()
+    lines = said(log)
+    i = lines.index("rest_prompt")
+    assert lines[i + 1:i + 3] == ["rest_done", "side_intro"]
 
 
 def test_silence_in_ease_off_ends_safely_with_the_hold_recorded():

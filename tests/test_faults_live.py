@@ -40,7 +40,8 @@ def test_microphone_lost_mid_session_ends_safely_and_exits_non_zero(pulse_server
     assert kinds(entries, "session_end")[0]["outcome"] == "fault"
 
 
-@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                        (signal.SIGHUP, 129)])
 def test_signal_stops_the_audio_and_records_the_session_as_stopped(pulse_server, short_content, tmp_path, sig, status):
     from audio_fixtures import monitor_microphone
     with monitor_microphone() as rec:

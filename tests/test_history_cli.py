@@ -5,15 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import sqlite3
 import struct
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from coach.cli import main
+from coach.errors import CoachError
 from coach.history import HistoryStore, plan_next
 from test_history_fixtures import SECRET, T0, H, both, entries, record_all
+from test_live_e2e import short_content  # noqa: F401 (fixture)
 
 
 @pytest.fixture()
@@ -93,7 +100,7 @@ def test_plot_writes_a_png(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_plot_of_a_single_session(tmp_path: Path) -> None:
-    from coach.history.report import plot
+    from coach.history.plot import plot
     store = HistoryStore(tmp_path / "h.db")
     record_all(store, entries("only", holds=both(120, pain=1)))
     plot(store.sessions(), tmp_path / "one.png")
@@ -107,3 +114,92 @@ def test_a_corrupt_database_exits_2_with_the_fix(tmp_path: Path,
     assert main(["history", "--db", str(p)]) == 2
     err = capsys.readouterr().err
     assert "history.corrupt" in err and str(p) in err and "move it aside" in err
+
+
+# --- reading only ----------------------------------------------------------------------------
+def _coach_without_write_rights(*args: str, env: dict[str, str] | None = None):
+    """``coach ARGS`` in a process that cannot write where permissions say no: as root, with
+    the capabilities that override file permissions dropped (setpriv, util-linux)."""
+    cmd = [sys.executable, "-m", "coach", *args]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("setpriv (util-linux) is needed to drop root's file-permission override")
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_history_in_a_read_only_data_folder_can_be_viewed(db: Path, tmp_path: Path) -> None:
+    """``coach history`` (no --db) and --db, on a data folder nobody may write: shown, and
+    nothing is written there (it was history.unwritable, "free disk space")."""
+    data = tmp_path / "readonly-data"
+    folder = data / "coach"
+    folder.mkdir(parents=True)
+    shutil.copy(db, folder / "history.db")
+    (folder / "history.db").chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        mine = _coach_without_write_rights("history", "--json", env={"XDG_DATA_HOME": str(data)})
+        named = _coach_without_write_rights("history", "--db", str(folder / "history.db"))
+    finally:
+        folder.chmod(0o755)
+    assert mine.returncode == 0, mine.stderr
+    assert [s["id"] for s in json.loads(mine.stdout)] == ["s0", "s1", "s2", "s3", "s4"]
+    assert named.returncode == 0 and "right 50/135 s stopped" in named.stdout, named.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["history.db"]
+
+
+def test_viewing_an_older_history_leaves_its_file_as_it_was(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from coach.history.migrations import MIGRATIONS, applied, migrate
+    (tmp_path / "old").mkdir()
+    p = tmp_path / "old" / "old.db"
+    conn = sqlite3.connect(p, isolation_level=None)
+    migrate(conn, MIGRATIONS, upto=1)
+    conn.execute("INSERT INTO sessions (id, started, outcome) "
+                 "VALUES ('old', '2025-01-02T08:00:00+00:00', 'completed')")
+    conn.close()
+    before = p.read_bytes()
+    assert main(["history", "--db", str(p), "--json"]) == 0
+    assert [s["id"] for s in json.loads(capsys.readouterr().out)] == ["old"]
+    assert p.read_bytes() == before and [x.name for x in p.parent.iterdir()] == ["old.db"]
+    with sqlite3.connect(p) as again:
+        assert applied(again) == ["001_initial"]
+
+
+def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "histroy.db"
+    assert main(["history", "--db", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "[history.missing]" in err and str(p) in err and "fix:" in err
+    assert not p.exists()
+
+
+def test_a_db_that_is_a_folder_is_named_as_one(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "history.db"
+    p.mkdir()
+    assert main(["history", "--db", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert f"{p} is a folder" in err and "disk space" not in err
+    with pytest.raises(CoachError) as e:  # a session's own store says the same
+        HistoryStore(p)
+    assert e.value.code == "history.not_a_file"
+
+
+def test_a_demo_is_kept_in_the_history_only_with_history(short_content: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What the README says a demo records: its event log always; the history only with
+    --history."""
+    data = Path(os.environ["XDG_DATA_HOME"]) / "coach"
+    demo = ["--content", str(short_content), "demo", "--routine", "short", "--speed", "0",
+            "--quiet"]
+    assert main(demo) == 0
+    assert len(list((data / "sessions").glob("*.jsonl"))) == 1
+    assert not (data / "history.db").exists()
+    assert main([*demo, "--history"]) == 0
+    assert len(list((data / "sessions").glob("*.jsonl"))) == 2
+    capsys.readouterr()
+    assert main(["history", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1

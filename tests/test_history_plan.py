@@ -28,8 +28,10 @@ def day(n: float) -> Any:
 HOLD_CASES = [
     ("new user", [], {}, 120, PlanReason.NEW_USER, None),
     ("held to the end, better", [dict(holds=both(120))], {}, 135, PlanReason.LONGER, 120),
-    ("held to the end, no feedback", [dict(holds=both(135), feedback=None, outcome="stopped")],
-     {}, 150, PlanReason.LONGER, 135),
+    ("held to the end, then interrupted before the feedback",
+     [dict(holds=both(135), feedback=None, outcome="stopped")], {}, 135, PlanReason.SAME, 135),
+    ("held to the end, no answer to the feedback",
+     [dict(holds=both(135), feedback=None, outcome="no_response")], {}, 135, PlanReason.SAME, 135),
     ("released early by the user, same", [dict(holds=both(120, "released", actual=100),
                                                feedback="same")], {}, 135, PlanReason.LONGER, 120),
     ("ran to the max", [dict(holds=both(150, "max", actual=180))], {}, 165, PlanReason.LONGER, 150),
@@ -39,7 +41,12 @@ HOLD_CASES = [
     ("ended too painful at 120", [dict(holds=[H("right", 120, 40, "too_painful")],
                                        feedback=None, outcome="stopped")],
      {}, 120, PlanReason.AT_MIN, 120),
-    ("feedback worse", [dict(holds=both(150), feedback="worse")], {}, 135, PlanReason.EASIER, 150),
+    ("feedback worse", [dict(holds=both(150), feedback="worse")], {}, 135,
+     PlanReason.EASIER_AFTER_WORSE, 150),
+    ("feedback worse at 120", [dict(holds=both(120), feedback="worse")], {}, 120,
+     PlanReason.AT_MIN_AFTER_WORSE, 120),
+    ("painful and worse: the pain is said", [dict(holds=both(150, pain=1), feedback="worse")], {},
+     135, PlanReason.EASIER, 150),
     ("stopped mid-hold", [dict(holds=[H("right", 150, 60, "stopped")], feedback=None,
                                outcome="stopped")], {}, 150, PlanReason.SAME, 150),
     ("no response", [dict(holds=[H("right", 135, 135, "no_response")], feedback=None,
@@ -65,6 +72,19 @@ def test_hold_rules(tmp_path: Path, case: str, sessions: list[dict[str, Any]], k
     store = store_with(tmp_path, *(entries(f"s{i}", day(i), **s) for i, s in enumerate(sessions)))
     plan = plan_next(store, now=day(len(sessions)), **kw)
     assert (plan.hold_seconds, plan.reason, plan.previous_hold) == (hold, reason, previous)
+
+
+def test_interrupted_sessions_do_not_lengthen_the_hold(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM after the holds, before the feedback, again and again: 120 each time
+    (it was 120 -> 135 -> 150)."""
+    store = HistoryStore(tmp_path / "h.db")
+    holds = []
+    for i in range(3):
+        plan = plan_next(store, now=day(i))
+        holds.append(plan.hold_seconds)
+        record_all(store, entries(f"s{i}", day(i), holds=both(plan.hold_seconds), feedback=None,
+                                  outcome="stopped"))
+    assert holds == [120, 120, 120]
 
 
 def test_a_run_of_good_sessions_climbs_to_180_and_pain_steps_back(tmp_path: Path) -> None:

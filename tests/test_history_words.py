@@ -62,8 +62,14 @@ def _plan(tmp_path: Path, *sessions: list[dict]) -> object:
                               "three minutes."),
     ([dict(holds=[H("right", 150, 60, "stopped")], outcome="stopped", feedback=None)],
      "We'll hold for two minutes thirty again, like last time."),
-    ([dict(holds=both(150), feedback="worse")], "Last time was painful, so today we'll hold for "
-                                                "two minutes fifteen, down from two minutes thirty."),
+    ([dict(holds=both(150), feedback="worse")], "Last time you felt worse afterwards, so today "
+                                                "we'll hold for two minutes fifteen, down from "
+                                                "two minutes thirty."),
+    ([dict(holds=both(120), feedback="worse")], "Last time you felt worse afterwards, so we'll "
+                                                "keep to the shortest hold, two minutes. Ease off "
+                                                "the pressure whenever you need to."),
+    ([dict(holds=both(150, pain=1))], "Last time was painful, so today we'll hold for two "
+                                      "minutes fifteen, down from two minutes thirty."),
     ([dict(holds=both(120, pain=1), pace=(6.0, 7.5))],
      "Last time was painful, so we'll keep to the shortest hold, two minutes. Ease off the "
      "pressure whenever you need to. We'll breathe in for six and out for 7.5 seconds, the pace "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,5 +34,22 @@ def config_file() -> Path:
 
 
 def cache_dir() -> Path:
+    """The user's cache directory (``$XDG_CACHE_HOME/coach``, default ``~/.cache/coach``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "coach"
+
+
+def keep_temporary_files_private() -> Path | None:
+    """Send this process's temporary files, and its children's (``TMPDIR``), to
+    ``cache_dir()/tmp`` (mode 0700) instead of the shared ``/tmp``: the coach's rendered lines,
+    the recognizer's scratch files, and Python's own probe of the temp folder. Call it first,
+    before any thread starts (it sets the environment). Returns the folder, or None (and
+    changes nothing) if it cannot be made."""
+    folder = cache_dir() / "tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    return folder

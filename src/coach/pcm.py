@@ -71,7 +71,8 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
         if b"WAVE" in raw[:12] and len(raw) > 44:
             samples, rate, channels = _read_float_wav(raw, path)
         else:
-            raise CoachError("audio.bad_wav", f"{path} is not a WAV file ({err or 'too short'})",
+            why = "empty" if not raw else str(err) or f"too short: {len(raw)} bytes"
+            raise CoachError("audio.bad_wav", f"{path} is not a WAV file ({why})",
                              "give a RIFF/WAVE file (e.g. convert with sox)") from err
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1)

@@ -12,22 +12,25 @@ from coach.cli.config import (add_content_after_command, add_routine_options, ap
                               defer_commands)
 from coach.cli.history import add_history_parser
 from coach.listen.asr.factory import BACKENDS
+from coach.cli.stdout import stdout_that_may_close
 from coach.cli.voice import add_voice_commands
 from coach.errors import CoachError
+from coach.paths import keep_temporary_files_private
 
 
 def _cmd_routines(args: argparse.Namespace) -> int:
     from coach.content import check_all
     for c in check_all(args.content):
         r = c.routine
-        steps = len(r.intro) + len(r.per_side) * len(r.sides) + len(r.outro)
-        print(f"{r.id:16} {r.title}  ({len(r.sides)} sides: {', '.join(r.sides)}; {steps} steps)")
+        runs = len(r.intro) + len(r.per_side) * len(r.sides) + len(r.outro)
+        print(f"{r.id:16} {r.title}  ({len(r.sides)} sides: {', '.join(r.sides)}; "
+              f"{len(r.steps)} steps, {runs} run in a session)")
     return 0
 
 
 def _cmd_check_content(args: argparse.Namespace) -> int:
     from coach.content import check_all
-    contents = check_all(args.path or args.content)
+    contents = check_all(args.path or getattr(args, "content", None))
     _check_hearable(contents[0], args.backend, args.model)
     for c in contents:
         n_lines = len(c.lines)
@@ -124,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_temporary_files_private()
+    with stdout_that_may_close():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

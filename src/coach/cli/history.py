@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from coach.history.report import plot, table, to_csv, to_json
+from coach.history.plot import plot
+from coach.history.report import table, to_csv, to_json
 from coach.history.store import HistoryStore, default_db_path
 
 
@@ -29,21 +29,17 @@ def add_history_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except BrokenPipeError:  # `coach history | head`
-        sys.stdout = open(os.devnull, "w")
-        return 0
-
-
-def _run(args: argparse.Namespace) -> int:
-    with HistoryStore(args.db) as store:
-        sessions = store.sessions()
-        path = store.path
+    """Show the history read-only: nothing is written, and a mistyped --db is an error."""
+    path = args.db if args.db is not None else default_db_path()
+    if args.db is None and not path.exists():
+        sessions = []  # nobody has had a session here yet
+    else:
+        with HistoryStore(path, read_only=True) as store:
+            sessions = store.sessions()
     if args.plot:
         plot(sessions, args.plot)
-        print(f"wrote {args.plot} ({sum(1 for s in sessions if s.holds)} sessions with holds)",
-              file=sys.stderr)
+        print(f"wrote {args.plot} ({len(sessions)} sessions, "
+              f"{sum(1 for s in sessions if s.holds)} with holds)", file=sys.stderr)
     if args.json:
         print(to_json(sessions))
     elif args.csv:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from coach.run.demo import World, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
 
+    if not (math.isfinite(args.speed) and args.speed >= 0):
+        raise CoachError("demo.bad_speed", f"--speed {args.speed:g}: not a speed",
+                         "times real time, e.g. --speed 1 (real time) or --speed 0 (as fast "
+                         "as possible)")
     content = load_content(args.routine, getattr(args, "content", None))
     replies = load_user_script(args.user_script, content) if args.user_script else \
         default_replies(content)
@@ -137,7 +143,12 @@ def cmd_session(args: argparse.Namespace) -> int:
         mic_index = audio.resolve_device(args.mic, "input")
         spk_index = audio.resolve_device(args.speaker, "output")
     except CoachError as err:
-        if err.code == "audio.no_devices" and args.mic is None:
+        named = [f"--{o} {v}" for o, v in (("mic", args.mic), ("speaker", args.speaker)) if v]
+        if err.code == "audio.no_devices" and named:
+            raise CoachError("audio.no_device", f"{' and '.join(named)}: PortAudio sees no "
+                             "sound card on this machine", "connect it (`coach devices` lists "
+                             "what is seen), or run `coach demo`, which needs none") from err
+        if err.code == "audio.no_devices":
             print(f"coach: {err.message}\ncoach: no microphone here, so running the narrated demo "
                   "with a simulated user instead (`coach demo --help`).", file=sys.stderr, flush=True)
             demo_args = argparse.Namespace(**{**vars(args), "user_script": None, "speed": 1.0,
@@ -187,7 +198,9 @@ def status_line(driver, content):
 
 
 def finish_report(driver, end) -> int:
-    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 130 signal."""
+    """Print how the session ended; the exit status: 0 done, 1 fault, 2 log lost, 128 + the
+    signal's number after a signal."""
+    from coach.run.loop import ENDING_SIGNALS
     from coach.session.eventlog import default_log_path
     print(f"session ended: {end.outcome.value if end else 'not ended'}; log: "
           f"{default_log_path(driver.log.session)}", flush=True)
@@ -197,8 +210,8 @@ def finish_report(driver, end) -> int:
         return 1
     if driver.log.failures:
         return 2
-    if end.reason in ("SIGINT", "SIGTERM"):
-        return 130 if end.reason == "SIGINT" else 143
+    if end.reason in {s.name for s in ENDING_SIGNALS}:
+        return 128 + signal.Signals[end.reason].value  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
     return 0
 
 
@@ -213,9 +226,13 @@ def cmd_hear(args: argparse.Namespace) -> int:
                              "choose from: " + ", ".join(INTENTS))
     rec = load_recognizer_for(args, realtime=False)
     rec.set_vocabulary(content.phrases(set(names)))
-    for h in hear_file(args.wav, rec):
+    heard = hear_file(args.wav, rec)
+    for h in heard:
         print(json.dumps({"intent": h.intent, "text": h.text, "confidence": round(h.confidence, 3),
                           "start": round(h.start, 3), "end": round(h.end, 3), "final": h.final}))
+    if not heard:  # stdout stays JSON lines; the person is told on stderr
+        print(f"coach hear: no intent heard in {args.wav} (listening for "
+              f"{', '.join(names)})", file=sys.stderr)
     return 0
 
 

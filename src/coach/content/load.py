@@ -36,8 +36,8 @@ PLACEHOLDERS = frozenset(
 ENGINE_LINES = (
     "stopping", "ease_off_weight", "ease_off_shift", "ease_off_prompt", "pain_end_side", "paused",
     "still_paused", "resumed", "lighter", "skipping", "help", "time_left", "no_timer", "not_heard",
-    "unsure_confirm", "no_response_end", "pace_slower", "pace_faster", "pace_limit",
-    "health_changed", "cannot_hear", "cannot_hear_hold", "fault_end", "plan", "summary", "count",
+    "unsure_confirm", "no_response_end", "no_response_end_off_ball", "pace_slower",
+    "pace_faster", "pace_limit", "health_changed", "cannot_hear", "cannot_hear_hold", "fault_end", "plan", "summary", "count",
     "screening_no_skip", "mic_check", "mic_check_ok", "mic_check_retry", "mic_check_failed",
 )
 """Lines the session engine says by name in any routine."""
@@ -64,7 +64,7 @@ _KIND_KEYS: dict[StepKind, dict[str, str]] = {
                     "announce": "announce", "count_last": "count", "checkin_every": "duration",
                     "checkins": "lines", "done": "line", "released": "line",
                     "max_reached": "line"},
-    StepKind.REST: {"seconds": "duration", "lines": "lines", "done": "line"},
+    StepKind.REST: {"seconds": "duration", "lines": "lines", "done": "line", "prompt": "line"},
     StepKind.FEEDBACK: {"prompt": "line", "answers": "answers", "after": "lines"},
 }
 _REQUIRED: dict[StepKind, tuple[str, ...]] = {
@@ -72,7 +72,7 @@ _REQUIRED: dict[StepKind, tuple[str, ...]] = {
     StepKind.SCREENING: ("intro", "questions", "reconfirm", "passed", "screened_out"),
     StepKind.BREATHE: ("intro", "inhale", "exhale", "cycles"),
     StepKind.HOLD: ("seconds", "max_seconds", "start", "done", "released", "max_reached"),
-    StepKind.REST: ("seconds", "done"),
+    StepKind.REST: ("seconds", "done", "prompt"),
     StepKind.FEEDBACK: ("prompt", "answers"),
 }
 _MAX_DURATION = 3600.0

@@ -3,15 +3,17 @@
 Hold rules (seconds; the guide's range is 120–180):
 
 * no session with a hold yet → ``default_hold`` (``NEW_USER``);
-* the last session with a hold had "too painful" (an event, or a hold ended that way) or the
-  feedback "worse" → one ``step`` shorter, but never below ``min_hold`` (``EASIER``, or
-  ``AT_MIN`` if already there). Decision: we do not go below the guide's 120 s by default —
-  a shorter hold is not the technique the guide describes; the user eases pressure (and can
-  say "too painful" at any time) instead. Pass ``min_hold`` lower to change that;
+* the last session with a hold had "too painful" (an event, or a hold ended that way) → one
+  ``step`` shorter, but never below ``min_hold`` (``EASIER``, or ``AT_MIN`` if already there);
+  the feedback "worse" without pain does the same (``EASIER_AFTER_WORSE``,
+  ``AT_MIN_AFTER_WORSE``: the words differ). Decision: we do not go below the guide's 120 s by
+  default — a shorter hold is not the technique the guide describes; the user eases pressure
+  (and can say "too painful" at any time) instead. Pass ``min_hold`` lower to change that;
 * every hold of that session ran to its end (``completed``, ``released`` or ``max``) and the
-  feedback was not "worse" (a missing answer counts as not worse) → one ``step`` longer, at most
-  ``max_hold`` (``LONGER``, or ``AT_MAX``);
-* otherwise (stopped mid-hold, no response, a crash mid-hold) → the same hold again (``SAME``).
+  user answered the feedback "better" or "the same" → one ``step`` longer, at most ``max_hold``
+  (``LONGER``, or ``AT_MAX``);
+* otherwise (stopped mid-hold, no response, a crash, or no feedback: a session interrupted by
+  Ctrl-C or a signal before the question) → the same hold again (``SAME``).
 
 The breathing pace is the last one the user chose (the last ``pace`` entry), else the routine's.
 
@@ -33,6 +35,9 @@ ScreeningNeed = Screening
 """FULL | RECONFIRM — the engine's own enum, so a plan feeds ``SessionPlan`` directly."""
 
 HELD_TO_END = frozenset({"completed", "released", "max"})
+"""How a hold ends when it ran its course (the clock, the user's "released", the maximum)."""
+GOOD_FEEDBACK = frozenset({"better", "same"})
+"""Feedback that lets the next hold be longer (no answer does not)."""
 
 
 class PlanReason(Enum):
@@ -42,6 +47,8 @@ class PlanReason(Enum):
     SAME = "same"
     EASIER = "easier"
     AT_MIN = "at_min"
+    EASIER_AFTER_WORSE = "easier_after_worse"
+    AT_MIN_AFTER_WORSE = "at_min_after_worse"
 
 
 class ScreeningWhy(Enum):
@@ -89,8 +96,12 @@ def _hold_step(last: SessionRecord | None, *, default_hold: float, min_hold: flo
     pain = last.pain_count > 0 or any(h.pain or h.how == "too_painful" for h in last.holds)
     if pain or last.feedback == "worse":
         hold = max(base - step, min_hold)
-        return hold, (PlanReason.EASIER if hold < base else PlanReason.AT_MIN), previous
-    if last.holds and all(h.how in HELD_TO_END for h in last.holds):
+        if pain:
+            return hold, (PlanReason.EASIER if hold < base else PlanReason.AT_MIN), previous
+        return hold, (PlanReason.EASIER_AFTER_WORSE if hold < base
+                      else PlanReason.AT_MIN_AFTER_WORSE), previous
+    if (last.holds and all(h.how in HELD_TO_END for h in last.holds)
+            and last.feedback in GOOD_FEEDBACK):
         hold = min(base + step, max_hold)
         return hold, (PlanReason.LONGER if hold > base else PlanReason.AT_MAX), previous
     return base, PlanReason.SAME, previous

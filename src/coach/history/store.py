@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
+from urllib.parse import quote
 
 from coach.errors import CoachError
 from coach.history.migrations import MIGRATIONS, migrate
@@ -108,14 +109,26 @@ class HistoryStore:
     ``CoachError('history.locked')``.
     """
 
-    def __init__(self, path: Path | None = None, *, timeout: float = 5.0) -> None:
+    def __init__(self, path: Path | None = None, *, timeout: float = 5.0,
+                 read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise CoachError("history.unwritable", f"{self.path.parent}: cannot create the "
-                             f"history folder ({err.strerror})",
-                             "fix the folder's permissions or set XDG_DATA_HOME") from err
+        self.read_only = read_only
+        """Opened only to read: a copy in memory is brought up to date; the file is not written."""
+        if self.path.is_dir():
+            raise CoachError("history.not_a_file", f"{self.path} is a folder, not a history "
+                             "database", "move the folder aside, or choose a history file "
+                             "with --db")
+        if read_only and not self.path.is_file():
+            raise CoachError("history.missing", f"{self.path}: no history database there",
+                             "check the path given to --db (without --db, `coach history` "
+                             "reads your own history)")
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise CoachError("history.unwritable", f"{self.path.parent}: cannot create the "
+                                 f"history folder ({err.strerror})",
+                                 "fix the folder's permissions or set XDG_DATA_HOME") from err
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         try:
@@ -126,17 +139,44 @@ class HistoryStore:
 
     def _open(self, timeout: float) -> None:
         with self._guard():
-            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)  # calls are serialised by _lock
+            if self.read_only:
+                conn = self._copy_in_memory(timeout)
+            else:
+                conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)  # calls are serialised by _lock
+                self._conn = conn  # (closed by __init__ if what follows fails)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # safe against a killed process
             self._conn = conn
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # safe against a killed process
             try:
                 migrate(conn, MIGRATIONS)
             except ValueError as err:
                 raise CoachError("history.too_new", f"{self.path}: written by a newer coach "
                                  f"({err})", "update coach, or use --db to choose another "
                                  "history file") from err
+
+    def _copy_in_memory(self, timeout: float) -> sqlite3.Connection:
+        """The database copied into memory (brought up to date there, so an older schema is
+        shown without changing the file). The file is opened read-write if it can be, never
+        created: SQLite then folds in and removes its write-ahead files on close, as the coach
+        does; else read-only; else, in a folder SQLite cannot write (its WAL index cannot be
+        made), as immutable."""
+        copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        uri = "file:" + quote(str(self.path.resolve()))
+        for mode in ("?mode=rw", "?mode=ro", "?immutable=1"):
+            try:
+                source = sqlite3.connect(uri + mode, uri=True, timeout=timeout)
+                try:
+                    source.backup(copy)
+                finally:
+                    source.close()
+                return copy
+            except sqlite3.OperationalError as err:
+                text = str(err).lower()
+                if mode == "?immutable=1" or not ("unable to open" in text or "readonly" in text):
+                    copy.close()
+                    raise
+        raise AssertionError("unreachable: the last mode raises")
 
     # --- errors ------------------------------------------------------------------------------
     @contextmanager

@@ -10,8 +10,7 @@ session loop (``coach.run.loop``) feeds them to the engine.
 
 from __future__ import annotations
 
-import signal
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from coach.devices.player import Player
 from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
 from coach.pcm import write_wav as write_pcm_wav
-from coach.run.loop import Performer, run_session
+from coach.run.loop import Performer, run_session, signals_end_the_session
 from coach.run.user_script import Reply, ReplyBook
 from coach.session.driver import SessionDriver
 from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
@@ -205,22 +204,14 @@ def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.nd
              *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None,
              on_tick: Callable[[float], None] | None = None) -> DemoRun:
     """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz;
-    ``on_tick`` is told the session seconds of each block. Ctrl-C and SIGTERM end it as
+    ``on_tick`` is told the session seconds of each block. Ctrl-C, SIGTERM and SIGHUP end it as
     stopped, at once."""
     run = DemoRun(driver, ear)
     w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to, on_tick)
-    handlers = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            handlers[sig] = signal.signal(
-                sig, lambda num, _f: w.interrupted.append(signal.Signals(num).name))
     wall0 = time.monotonic()
-    try:
+    with signals_end_the_session(w.interrupted.append):
         run_session(w.performer, w.events(wall0), 0.0)
         w.play_out(wall0)
-    finally:
-        for sig, h in handlers.items():
-            signal.signal(sig, h)
     run.wall_seconds = time.monotonic() - wall0
     return run
 

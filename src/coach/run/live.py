@@ -16,7 +16,6 @@ Only this module and ``coach.run.demo`` touch real time; the engine never does.
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import numpy as np
 from coach.errors import CoachError
 from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
-from coach.run.loop import Performer, run_session
+from coach.run.loop import Performer, run_session, signals_end_the_session
 from coach.session.driver import SessionDriver
 from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
 
@@ -178,26 +177,21 @@ class LiveSession:
             log_filtered(self.ear, self.driver.log)
             yield Tick(self.now())
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        self._interrupted = signal.Signals(signum).name
+    def _on_signal(self, name: str) -> None:
+        self._interrupted = name
 
     def run(self, max_seconds: float = 3 * 3600) -> End | None:
         """Run the session to its end (or ``max_seconds``); returns how it ended."""
-        handlers = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                handlers[sig] = signal.signal(sig, self._on_signal)
         threads = [threading.Thread(target=self._listen, name="coach-listener", daemon=True),
                    threading.Thread(target=self._forward_played, name="coach-played", daemon=True)]
         try:
-            for th in threads:
-                th.start()
-            run_session(self.performer, self._events(max_seconds), self.now())
-            self._drain_final_lines()
+            with signals_end_the_session(self._on_signal):
+                for th in threads:
+                    th.start()
+                run_session(self.performer, self._events(max_seconds), self.now())
+                self._drain_final_lines()
         finally:
             self._stop.set()
-            for sig, h in handlers.items():
-                signal.signal(sig, h)
             for th in threads:
                 th.join(timeout=2)
         return self.driver.end

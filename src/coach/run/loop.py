@@ -8,7 +8,10 @@ did not hear it out) is kept here, once, in ``Performer.heard_to_the_end``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Protocol
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, Protocol
 
 from coach.session.driver import SessionDriver
 from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence, Tick
@@ -95,3 +98,24 @@ def feed_events(performer: Performer, events: Iterable[Event]) -> End | None:
             break
         performer.feed(ev)
     return driver.end
+
+
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that end a session as stopped, recorded, the sound cut at once: Ctrl-C, ``kill``, and
+the terminal being closed."""
+
+
+@contextmanager
+def signals_end_the_session(on_signal: Callable[[str], None]) -> Iterator[None]:
+    """Inside the block, each of ``ENDING_SIGNALS`` calls ``on_signal`` with its name
+    (``"SIGHUP"`` …) instead of ending the process; the previous handlers come back after.
+    Signals can only be caught on the main thread: elsewhere this changes nothing."""
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in ENDING_SIGNALS:
+            saved[sig] = signal.signal(sig, lambda num, _frame: on_signal(signal.Signals(num).name))
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

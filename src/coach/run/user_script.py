@@ -44,30 +44,51 @@ def default_replies(content: Content) -> list[Reply]:
     steps = content.routine.steps.values()
     replies = [(q, "no") for st in steps for q in st.questions]
     replies += [(st.reconfirm, "no") for st in steps if st.reconfirm]
-    replies += [(st.prompt, "ready") for st in steps if st.prompt and st.kind.value == "say"]
+    replies += [(st.prompt, "ready") for st in steps
+                if st.prompt and st.kind.value in ("say", "rest")]
     replies += [(st.prompt, "better") for st in steps if st.kind.value == "feedback"]
     replies.append(("ease_off_prompt", "ready"))
     return [Reply(after, say, delay=1.0, default=True) for after, say in replies]
 
 
+EXAMPLE = "docs/user-script.md and examples/painful-then-stop.toml"
+"""Where a user script's format is shown, for error messages."""
+
+
 def load_user_script(path: Path, content: Content) -> list[Reply]:
+    """The replies of the user script at ``path``; any mistake is a ``CoachError`` naming the
+    file (and the reply) and the fix."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise CoachError("script.missing", f"{path}: user script not found",
-                         "give the path of a TOML user script (see `coach demo --help`)") from err
+                         f"give the path of a TOML user script (see {EXAMPLE})") from err
+    except IsADirectoryError as err:
+        raise CoachError("script.missing", f"{path} is a folder, not a user script",
+                         f"give the path of a TOML user script (see {EXAMPLE})") from err
+    except OSError as err:
+        raise CoachError("script.missing", f"{path}: cannot read the user script "
+                         f"({err.strerror})", "check the path and its permissions") from err
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise CoachError("script.invalid", f"{path}: {err}", "fix the TOML at that line") from err
     unknown = set(data) - {"defaults", "reply"}
     if unknown:
         raise CoachError("script.invalid", f"{path}: unknown key '{sorted(unknown)[0]}'",
-                         "use 'defaults' and [[reply]] tables")
+                         f"use 'defaults' and [[reply]] tables (see {EXAMPLE})")
+    defaults = data.get("defaults", True)
+    if not isinstance(defaults, bool):
+        raise CoachError("script.invalid", f"{path}: 'defaults' is {defaults!r}",
+                         "true or false, without quotes")
+    reply_tables = data.get("reply", [])
+    if not isinstance(reply_tables, list):
+        raise CoachError("script.invalid", f"{path}: 'reply' is not a list of [[reply]] tables",
+                         f"write each reply as a [[reply]] table (see {EXAMPLE})")
     replies: list[Reply] = []
-    for i, r in enumerate(data.get("reply", [])):
+    for i, r in enumerate(reply_tables):
         where = f"{path}: reply #{i + 1}"
         if not isinstance(r, dict) or set(r) - {"after", "say", "delay", "times", "during"}:
-            raise CoachError("script.invalid", f"{where}: keys must be after, say, delay, times, during",
-                             "see the example in `coach demo --help`")
+            raise CoachError("script.invalid", f"{where}: keys must be after, say, delay, times, "
+                             "during", f"see {EXAMPLE}")
         after, say = r.get("after"), r.get("say")
         if after not in content.lines:
             raise CoachError("script.invalid", f"{where}: 'after' is {after!r}, not a line key",
@@ -79,10 +100,15 @@ def load_user_script(path: Path, content: Content) -> list[Reply]:
             raise CoachError("script.invalid", f"{where}: 'delay' is {delay!r}",
                              "seconds from 0 to 3600")
         times = r.get("times")
-        if times is not None and (not isinstance(times, int) or times < 1):
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or times < 1):
             raise CoachError("script.invalid", f"{where}: 'times' is {times!r}", "a whole number >= 1")
-        replies.append(Reply(after, say.strip().lower(), float(delay), times, bool(r.get("during"))))
-    if data.get("defaults", True):
+        during = r.get("during", False)
+        if not isinstance(during, bool):
+            raise CoachError("script.invalid", f"{where}: 'during' is {during!r}",
+                             "true or false, without quotes")
+        replies.append(Reply(after, say.strip().lower(), float(delay), times, during))
+    if defaults:
         replies += default_replies(content)
     return replies
 

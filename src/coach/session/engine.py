@@ -189,17 +189,13 @@ class Engine:
         if name == "reprompt":
             if s.reprompts >= self.timing.max_reprompts:
                 s = silence(s, out)
-                s = end_hold(s, t, "no_response", out) if s.hold else s
-                return finish(replace(s, queue=(self.speech.line("no_response_end"),)),
-                              Outcome.NO_RESPONSE)
+                return self._no_response_end(s, t, out)
             prompt = s.last_line or self.speech.line("not_heard")
             return replace(s, reprompts=s.reprompts + 1,
                            queue=s.queue + (self.speech.line("not_heard"), prompt))
         if name == "pause_timeout":
             if s.reprompts >= self.timing.max_reprompts:
-                s = end_hold(s, t, "no_response", out) if s.hold else s
-                return finish(replace(s, queue=(self.speech.line("no_response_end"),)),
-                              Outcome.NO_RESPONSE)
+                return self._no_response_end(s, t, out)
             s = replace(s, reprompts=s.reprompts + 1, queue=s.queue + (self.speech.line("still_paused"),))
             return set_timer(s, "pause_timeout", t + self.timing.pause_timeout)
         if name == "breath":
@@ -209,9 +205,18 @@ class Engine:
                 return self._next(s, t, out)
             key = step.inhale if s.breaths % 2 == 0 else step.exhale
             return replace(s, queue=s.queue + (self.speech.line(key),))
-        if name == "rest":
-            return self._next(replace(s, queue=s.queue + (self._line(s, "done"),)), t, out)
+        if name == "rest":  # the rest is over: wait for the user, as at any prompt
+            return replace(s, phase=Phase.NARRATE, awaiting=frozenset({READY}),
+                           queue=s.queue + (self._line(s, "prompt"),))
         return s
+
+    def _no_response_end(self, s: State, t: float, out: list[Action]) -> State:
+        """Nobody answered: end safely; "roll off the ball" only if the user may be on it."""
+        step = self.current_step(s)
+        on_ball = s.hold is not None or (step is not None and step.on_ball)
+        s = end_hold(s, t, "no_response", out) if s.hold else s
+        line = "no_response_end" if on_ball else "no_response_end_off_ball"
+        return finish(replace(s, queue=(self.speech.line(line),)), Outcome.NO_RESPONSE)
 
     def _fault(self, s: State, ev: Fault, out: list[Action]) -> State:
         out.append(Record("fault", {"what": ev.kind.value, "detail": ev.detail}))
@@ -308,6 +313,8 @@ class Engine:
                 q += (self.speech.line("summary", summary=self.plan.summary_text),)
             q += tuple(self.speech.line(k) for k in step.after)
             return finish(replace(s, queue=q), Outcome.COMPLETED)
+        if step.kind is StepKind.REST:
+            return self._on_rest_over(s, ev, out)
         return self._next(s, t, out)  # "ready"
 
     def _on_skip(self, s: State, ev: Heard, out: list[Action]) -> State:

@@ -101,20 +101,32 @@ class EventLog:
 
 
 class JsonlFile:
-    """A sink writing one JSON line per entry, flushed at once."""
+    """A sink writing one JSON line per entry, flushed at once. The file is created at the
+    first entry, so a session refused before it starts (a wrong voice, a busy device) leaves
+    no empty log; its folder is made, and checked writable, at once."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._f: TextIO | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._f: TextIO = open(path, "a", encoding="utf-8")
         except OSError as err:
-            raise CoachError("log.unwritable", f"{path}: cannot write the session log "
-                             f"({err.strerror})", "free disk space or fix the folder's "
-                             "permissions (XDG_DATA_HOME chooses where it goes)") from err
+            raise self._unwritable(err.strerror) from err
+        if path.is_dir():
+            raise CoachError("log.unwritable", f"{path} is a folder, not a session log file",
+                             "give a file name for the event log")
+        if not os.access(path.parent, os.W_OK):
+            raise self._unwritable("permission denied")
+
+    def _unwritable(self, why: str | None) -> CoachError:
+        return CoachError("log.unwritable", f"{self.path}: cannot write the session log ({why})",
+                          "free disk space or fix the folder's permissions (XDG_DATA_HOME "
+                          "chooses where it goes)")
 
     def __call__(self, entry: dict[str, Any]) -> None:
         try:
+            if self._f is None:
+                self._f = open(self.path, "a", encoding="utf-8")
             self._f.write(json.dumps(entry, ensure_ascii=False) + "\n")
             self._f.flush()
         except OSError as err:
@@ -123,6 +135,8 @@ class JsonlFile:
                              "the failure is in the file") from err
 
     def close(self) -> None:
+        if self._f is None:
+            return
         try:
             self._f.flush()
             os.fsync(self._f.fileno())

@@ -32,6 +32,7 @@ import numpy as np
 
 from coach import paths
 from coach.errors import CoachError
+from coach.voice.espeak_init import new_engine, program_environment
 
 EngineName = Literal["auto", "pyttsx3", "espeak-ng"]
 
@@ -104,7 +105,8 @@ def _espeak_binary_version() -> str:
     exe = shutil.which("espeak-ng")
     if exe is None:
         return "missing"
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10,
+                         env=program_environment()).stdout
     parts = out.split()
     return parts[parts.index("text-to-speech:") + 1] if "text-to-speech:" in parts else out.strip()[:40]
 
@@ -188,7 +190,7 @@ def list_voices() -> list[VoiceInfo]:
     """The voices espeak-ng offers, as pyttsx3 lists them."""
     Engine, driver = _pyttsx3_espeak()
     with _ENGINE_LOCK:
-        engine = Engine("espeak")  # initializes libespeak-ng, which must precede ListVoices
+        engine = new_engine(Engine, driver)  # libespeak-ng must be initialised for ListVoices
         voices = engine.getProperty("voices")
         del engine
     return [
@@ -304,11 +306,11 @@ class Synthesizer:
         return self._with_program(text)
 
     def _with_pyttsx3(self, text: str) -> tuple[np.ndarray, int, WordTimes]:
-        Engine, _ = _pyttsx3_espeak()
+        Engine, driver = _pyttsx3_espeak()
         with _ENGINE_LOCK, tempfile.TemporaryDirectory(prefix="coach-tts-") as tmp:
             path = Path(tmp) / "line.wav"
             done = threading.Event()
-            engine = Engine("espeak")  # fresh: a reused engine stops applying property changes
+            engine = new_engine(Engine, driver)  # fresh: a reused one stops applying properties
             engine.connect("finished-utterance", lambda name, completed: done.set())
             _no_cancel(engine)
             words: list[tuple[str, float]] = []
@@ -342,7 +344,8 @@ class Synthesizer:
             cmd = [exe, "-s", str(self.rate_wpm), "-a", str(int(round(self.volume * 100))), "-w", str(path), "--stdin"]
             if self.voice:
                 cmd[1:1] = ["-v", self.voice]
-            proc = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=RENDER_TIMEOUT)
+            proc = subprocess.run(cmd, input=text, capture_output=True, text=True,
+                                  timeout=RENDER_TIMEOUT, env=program_environment())
             if proc.returncode != 0 or not path.is_file():
                 raise CoachError("tts.failed", f"espeak-ng failed on {text[:40]!r}: {proc.stderr.strip()}",
                                  hint="check the voice name with `espeak-ng --voices`")
