@@ -31,6 +31,12 @@ MAX_WORDS_SAFETY = 12
 """The same for stop and too painful, which may come inside a longer sentence."""
 FILLERS = frozenset({"um", "uh", "er", "erm", "hmm", "mm", "ah", "oh"})
 """Sounds that do not count as words."""
+COURTESY = frozenset({"okay", "please", "now", "well", "so", "thanks", "thank", "you", "coach",
+                      "just", "then"})
+"""Words around a command that do not make it part of another sentence ("okay, ready now")."""
+MIN_COVER = 0.5
+"""Least share of an utterance's words (courtesy words aside) a command other than stop and too
+painful must make up: "no, I'm not" counts, read speech like "no bids were issued" does not."""
 SPELLINGS: Mapping[str, str] = {
     "ok": "okay", "o k": "okay", "alright": "all right",
     "to painful": "too painful", "two painful": "too painful",
@@ -62,7 +68,7 @@ class PhraseHit:
     phrase: str
     clause: int
     start: int
-    """Index of the phrase's first word in its clause."""
+    """Index of the phrase's first word in the transcript's words."""
     end: int
     negated: bool
 
@@ -73,7 +79,8 @@ class TextIntent:
 
     intent: the intent, ``unsure`` (stop and too painful both: ``alternatives`` lists them), or
         "" when none counts.
-    why: ``match``, ``none`` (no phrase), ``negated``, ``conflict`` or ``too_long``.
+    why: ``match``, ``none`` (no phrase), ``negated``, ``conflict``, ``too_long`` or
+        ``other_words`` (the phrase is a small part of what was said).
     """
 
     intent: str
@@ -96,19 +103,25 @@ class IntentMatcher:
         self.intents = frozenset(phrases)
 
     def hits(self, text: str) -> list[PhraseHit]:
-        """Every phrase found in ``text``, longest first where they overlap, in order."""
+        """Every phrase found in ``text`` (across punctuation: "no, I'm not"), longest first
+        where they overlap, in order. A negator counts only in the phrase's own clause."""
+        words, clause = [], []
+        for ci, c in enumerate(normalize(text)):
+            words += c
+            clause += [ci] * len(c)
+        taken = [False] * len(words)
         found: list[PhraseHit] = []
-        for ci, words in enumerate(normalize(text)):
-            taken = [False] * len(words)
-            for phrase, intent in self._phrases:
-                n = len(phrase)
-                for i in range(len(words) - n + 1):
-                    if tuple(words[i:i + n]) == phrase and not any(taken[i:i + n]):
-                        taken[i:i + n] = [True] * n
-                        before = words[max(0, i - NEGATION_REACH):i]
-                        found.append(PhraseHit(intent, " ".join(phrase), ci, i, i + n,
-                                               any(w in NEGATORS for w in before)))
-        return sorted(found, key=lambda h: (h.clause, h.start))
+        for phrase, intent in self._phrases:
+            n = len(phrase)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i:i + n]) == phrase and not any(taken[i:i + n]):
+                    taken[i:i + n] = [True] * n
+                    before = [w for w, c in zip(words[max(0, i - NEGATION_REACH):i],
+                                                clause[max(0, i - NEGATION_REACH):i])
+                              if c == clause[i]]
+                    found.append(PhraseHit(intent, " ".join(phrase), clause[i], i, i + n,
+                                           any(w in NEGATORS for w in before)))
+        return sorted(found, key=lambda h: h.start)
 
     def match(self, text: str) -> TextIntent:
         """The intent ``text`` expresses in this vocabulary (see the module's rules)."""
@@ -123,6 +136,8 @@ class IntentMatcher:
         safety = kept & set(SAFETY_INTENTS)
         if n_words > (MAX_WORDS_SAFETY if safety else MAX_WORDS):
             return TextIntent("", "too_long", words=n_words)
+        if not safety and _cover(hits, kept, words) < MIN_COVER:
+            return TextIntent("", "other_words", words=n_words)
         if {STOP, TOO_PAINFUL} <= safety:
             return TextIntent(UNSURE, "match", (STOP, TOO_PAINFUL), n_words)
         if safety:
@@ -130,3 +145,14 @@ class IntentMatcher:
         if len(kept) > 1:
             return TextIntent("", "conflict", tuple(sorted(kept)), n_words)
         return TextIntent(kept.pop(), "match", words=n_words)
+
+
+def _cover(hits: list[PhraseHit], kept: set[str], words: list[str]) -> float:
+    """Share of the non-courtesy words that are words of the kept phrases (1.0 when all are
+    courtesy words)."""
+    counted = [w for w in words if w not in COURTESY]
+    if not counted:
+        return 1.0
+    inside = sum(1 for h in hits if h.intent in kept and not h.negated
+                 for w in h.phrase.split() if w not in COURTESY)
+    return inside / len(counted)

@@ -102,16 +102,18 @@ class WhisperModel:
         self._prompt = [self._tok.token_to_id("<|startoftranscript|>"),
                         self._tok.token_to_id("<|notimestamps|>")]
         self.name = f"whisper {self.model_dir.name if not verify_hash else 'tiny.en'}"
+        self._by_word: dict[str, list[int]] | None = None
 
     def word_tokens(self, word: str) -> list[int]:
         """Ids of the tokens that spell ``word`` alone, in any case, with or without the
         leading space ("stop": " stop", " Stop", " STOP", "stop", "Stop")."""
-        ids = []
-        for i in range(self._tok.get_vocab_size()):
-            t = self._tok.id_to_token(i) or ""
-            if t.replace("\u0120", "").lower() == word:
-                ids.append(i)
-        return ids
+        if self._by_word is None:  # the vocabulary by spelling, built once (~50 ms)
+            by_word: dict[str, list[int]] = {}
+            for i in range(self._tok.get_vocab_size()):
+                t = (self._tok.id_to_token(i) or "").replace("\u0120", "").lower()
+                by_word.setdefault(t, []).append(i)
+            self._by_word = by_word
+        return list(self._by_word.get(word, ()))
 
     def _features(self, audio: np.ndarray, min_frames: int = MIN_FRAMES):
         mel = log_mel(audio)
@@ -119,11 +121,12 @@ class WhisperModel:
             mel = np.pad(mel, ((0, 0), (0, min_frames - mel.shape[1])), constant_values=mel.min())
         return self._storage.from_array(np.ascontiguousarray(mel[None, :, :mel.shape[1] // 2 * 2]))
 
-    def first_word(self, audio: np.ndarray, words: Mapping[str, Sequence[int]]) -> dict[str, float]:
+    def first_word(self, audio: np.ndarray, words: Mapping[str, Sequence[int]],
+                   context_frames: int = MIN_FRAMES) -> dict[str, float]:
         """For each name in ``words`` (name -> token ids from ``word_tokens``), the probability
         that the first word of ``audio`` (16 kHz int16) is spelt by one of its tokens: one
-        encoder pass and one decoder step (~15 ms for 2 s of audio)."""
-        r = self._model.generate(self._features(audio), [self._prompt], beam_size=1,
+        encoder pass over at least ``context_frames`` and one decoder step (~15 ms for 2 s)."""
+        r = self._model.generate(self._features(audio, context_frames), [self._prompt], beam_size=1,
                                  max_length=2, return_logits_vocab=True)[0]
         logits = np.asarray(r.logits[0][0], dtype=np.float64)
         p = np.exp(logits - logits.max())
