@@ -2,8 +2,8 @@
 
 Every content line, rendered by the coach's own synthesizer (pyttsx3/espeak-ng, with its word
 times), is played through simulated rooms (``echo_sim.room_echo``: echo gain, bulk delay,
-reverberation, microphone noise). The shipped ``Ear`` (echo suppressor, pocketsphinx with the
-hold's vocabulary, self-speech filter judging the coach's words by when they sound) hears:
+reverberation, microphone noise). The shipped ``Ear`` (echo suppressor, the recognizer
+(``--backend``, whisper unless told) with the hold's vocabulary, self-speech filter judging the coach's words by when they sound) hears:
 
 - **the echo alone**: commands it takes from the coach's own voice, and the user-to-echo ratio
   (``EchoSuppressor.user_ratio_between``) of every word-sized span (0.5 s, sliding by 0.1 s) of
@@ -19,6 +19,7 @@ hold's vocabulary, self-speech filter judging the coach's words by when they sou
 
     .venv/bin/python bench/barge_in.py            # five rooms, about 8 minutes on 2 cores
     .venv/bin/python bench/barge_in.py --quick    # one room
+    .venv/bin/python bench/barge_in.py --backend pocketsphinx   # the earlier recognizer
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ from coach.devices import room as S  # noqa: E402
 from coach.pcm import SAMPLE_RATE, read_wav_16k, round_to_int16
 from coach.listen.echo.suppressor import EchoSuppressor  # noqa: E402
 from coach.listen.echo.self_speech import SelfSpeechFilter  # noqa: E402
-from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer  # noqa: E402
+from coach.app import load_recognizer  # noqa: E402
+
+BACKEND = ["whisper"]
+"""The recognizer under test (``--backend``)."""
 from coach.listen.ear import ECHO_TAIL, Ear  # noqa: E402
 from coach.app import synthesizer, voice_16k  # noqa: E402
 import bench_common as bc  # noqa: E402
@@ -89,7 +93,8 @@ class Narration:
 def listen(nar: Narration, mic: np.ndarray) -> tuple[Ear, list]:
     """The shipped Ear over the whole run, fed as the live loop feeds it."""
     c = bc.content()
-    ear = Ear(PocketsphinxRecognizer(), c, EchoSuppressor(history=3600.0), FLT, nar.synth.words_of)
+    ear = Ear(load_recognizer(BACKEND[0], realtime=False), c, EchoSuppressor(history=3600.0), FLT,
+              nar.synth.words_of)
     ear.listen_for(bc.state_vocabularies(c)[-1])  # the largest: the hold's
     heard = []
     for i, (m, r) in enumerate(S.blocks(mic, nar.audio)):
@@ -172,7 +177,9 @@ def _scaled(clip: np.ndarray, level: float) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one room only")
+    ap.add_argument("--backend", default="whisper", help="whisper (default) or pocketsphinx")
     args = ap.parse_args()
+    BACKEND[0] = args.backend
     t0 = time.time()
     nar = Narration.of_content()
     print(f"narration {len(nar.audio) / SAMPLE_RATE:.0f} s, {len(nar.spans)} lines; "

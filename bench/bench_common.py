@@ -67,7 +67,7 @@ RATES = (120, 140, 160, 180, 200)
 """Words per minute."""
 COACH_VOICE, COACH_RATE = "gmw/en-us", 150
 
-FILL = {"side": "right", "time": "one minute", "n": "3", "inhale": "5", "exhale": "5",
+FILL = {"side": "right", "sides": "one side, then the other", "time": "one minute", "n": "3", "inhale": "5", "exhale": "5",
         "seconds": "30", "minutes": "2", "options": "stop, pause, repeat, or help",
         "plan": "Today we hold for two minutes each side.",
         "summary": "Last time you held for two minutes and it felt better."}

@@ -24,7 +24,7 @@ import bench_common as bc
 PY = sys.executable
 
 
-def peak_rss_demo() -> dict:
+def peak_rss_demo(backend: str = "whisper") -> dict:
     data = tempfile.mkdtemp(prefix="coach-bench-data-")
     wrapper = ("import resource, subprocess, sys; "
                "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True); "
@@ -33,7 +33,7 @@ def peak_rss_demo() -> dict:
     env = dict(os.environ, XDG_DATA_HOME=data, PYTHONPATH=str(bc.ROOT / "src"))
     t0 = time.perf_counter()
     out = subprocess.run([PY, "-c", wrapper, PY, "-m", "coach", "demo", "--speed", "0", "--quiet",
-                          "--backend", "pocketsphinx"], capture_output=True, text=True, env=env,
+                          "--backend", backend], capture_output=True, text=True, env=env,
                          timeout=600).stdout
     wall = time.perf_counter() - t0
     first, _, rest = out.partition("\n")
@@ -42,13 +42,13 @@ def peak_rss_demo() -> dict:
             "tail": rest.strip().splitlines()[-2:]}
 
 
-def startup(cold: bool) -> dict:
+def startup(cold: bool, backend: str = "whisper") -> dict:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(bc.ROOT / "src"),
                XDG_DATA_HOME=tempfile.mkdtemp(prefix="coach-bench-data-"))
     if cold:
         env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="coach-bench-cache-")
     t0 = time.perf_counter()
-    p = subprocess.Popen([PY, "-m", "coach", "demo", "--speed", "1", "--backend", "pocketsphinx"],
+    p = subprocess.Popen([PY, "-m", "coach", "demo", "--speed", "1", "--backend", backend],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     first = None
     try:
@@ -66,6 +66,26 @@ def startup(cold: bool) -> dict:
     return {"cold_cache": cold, "seconds": first}
 
 
-def cost_task() -> dict:
-    return {"rss": peak_rss_demo(), "startup_warm": [startup(False) for _ in range(3)],
-            "startup_cold": startup(True)}
+def cost_task(backend: str = "whisper") -> dict:
+    return {"backend": backend, "rss": peak_rss_demo(backend),
+            "startup_warm": [startup(False, backend) for _ in range(3)],
+            "startup_cold": startup(True, backend)}
+
+
+def main() -> int:
+    """Peak memory of a whole demo and start-up to first speech, per recognizer, in one run."""
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backends", default="whisper,pocketsphinx")
+    args = ap.parse_args()
+    for backend in args.backends.split(","):
+        r = cost_task(backend)
+        warm = sorted(x["seconds"] for x in r["startup_warm"] if x["seconds"] is not None)
+        print(f"{backend:13} peak RSS of coach demo {r['rss']['peak_rss_mb']:.0f} MB "
+              f"(exit {r['rss']['exit']}); start-up to first speech warm "
+              f"{', '.join(f'{w:.2f}' for w in warm)} s, cold {r['startup_cold']['seconds']:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

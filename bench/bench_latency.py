@@ -96,8 +96,10 @@ TARGETS = ("welcome", "disclaimer", "how_to_talk", "screening_intro", "screen_he
            "HOLD", "HOLD")
 """Where the stop lands: inside these lines, or (HOLD) in the silent hold after hold_start."""
 
-KINDS = ("ours", "ours_no_pause", "ours_delayed", "ours_finals", "naive")
-"""ours: the shipped backend; ours_no_pause: the same without the early report at a pause
+KINDS = ("whisper", "ours", "ours_no_pause", "ours_delayed", "ours_finals", "naive")
+"""whisper: the shipped default (Silero VAD, early stop check, Whisper transcripts), decoding in
+line so results fall at the same point of the audio on any machine; ours: the pocketsphinx
+backend (the default until 2026-12-07); ours_no_pause: the same without the early report at a pause
 (``PsSettings.pause_frames`` 0, as before 2026-12-02 afternoon); ours_delayed: the same with the
 decoder fed the endpointer's frames, a window late (``PsSettings.decode_ahead`` off, as before
 2026-12-02); ours_finals: the
@@ -117,6 +119,9 @@ def bench_content_dir() -> Path:
 def make_recognizer(kind: str):
     from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer, PsSettings
     import bench_peers
+    if kind == "whisper":
+        from coach.app import load_recognizer
+        return load_recognizer("whisper", realtime=False)
     if kind == "ours":
         return PocketsphinxRecognizer()
     if kind == "ours_no_pause":
@@ -228,3 +233,37 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     out["result"] = "caught"
     out["latency"] = (sil[0] if sil else heard_t) - s1
     return out
+
+
+def main() -> int:
+    """Run the trials for some kinds, in a pool of two processes, and print the figures."""
+    import argparse
+    from concurrent.futures import ProcessPoolExecutor
+    ap = argparse.ArgumentParser(description="stop latency in process, by recognizer")
+    ap.add_argument("--kinds", default="whisper,ours")
+    ap.add_argument("--trials", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    kinds = args.kinds.split(",")
+    root = str(bench_content_dir())
+    plans = trial_plan(args.seed, args.trials)
+    with ProcessPoolExecutor(2) as pool:
+        trials = list(pool.map(run_trial, [p for k in kinds for p in plans],
+                               [k for k in kinds for _ in plans], [root] * len(kinds) * len(plans)))
+    for kind in kinds:
+        ts = [t for t in trials if t["kind"] == kind]
+        lat = sorted(t["latency"] for t in ts if t["result"] == "caught")
+        counts = {r: sum(1 for t in ts if t["result"] == r)
+                  for r in ("caught", "missed", "false_stop", "not_reached")}
+        st = bc.stats(lat)
+        cpu = sum(t["cpu"] for t in ts) / max(sum(t["audio"] for t in ts), 1e-9)
+        print(f"{kind:14} {counts}  latency (s after the word's end) p50 "
+              f"{st['p50'] if st['p50'] is None else round(st['p50'], 3)} p95 "
+              f"{st['p95'] if st['p95'] is None else round(st['p95'], 3)} max "
+              f"{st['max'] if st['max'] is None else round(st['max'], 3)}; asked "
+              f"{sum(1 for t in ts if t.get('asked'))}; listening CPU {cpu:.3f} s/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Stop latency on real sounddevice streams over a private PulseAudio server (a child of run.py).
 
-Per trial: start the real ``coach session --no-mic-check`` (bench routine, pocketsphinx) playing
+Per trial: start the real ``coach session --no-mic-check`` (bench routine, ``--backend``: whisper unless told) playing
 into ``coach_speaker`` and listening on ``coach_mic``; wait until the target line is said, wait a
 random part of it, speak "stop" (random espeak-ng voice) with paplay into ``user_voice``. This
 process records ``coach_speaker.monitor`` and ``coach_mic`` with ``coach.devices.streams.Microphone`` (one
@@ -31,6 +31,9 @@ import bench_common as bc  # noqa: E402
 SCRIPT = bc.ROOT / "scripts" / "pulse-test-server"
 TARGETS = ("welcome", "disclaimer", "how_to_talk", "screening_intro")
 FRAME = 160  # 10 ms
+BACKEND = os.environ.get("COACH_BENCH_BACKEND", "whisper")
+"""The recognizer of the session under test (``--backend``; the environment variable lets
+run.py's child take it)."""
 
 
 def start_server() -> dict[str, str]:
@@ -108,7 +111,7 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
     mic.take() if mic.blocks else None
     t_launch = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "coach", "--content", content, "session",
-                             "--routine", "bench", "--no-mic-check", "--backend", "pocketsphinx",
+                             "--routine", "bench", "--no-mic-check", "--backend", BACKEND,
                              "--events", str(events)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     line = render(bc.fill(bc.content().lines[target]))
@@ -173,12 +176,19 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
 
 
 def main() -> int:
+    global BACKEND
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--content", required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--content", default=None, help="content folder with the bench routine "
+                    "(default: made from content/ as bench_latency does)")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--backend", default=BACKEND, help="recognizer of the session under test")
     a = ap.parse_args()
+    BACKEND = a.backend
+    if a.content is None:
+        import bench_latency
+        a.content = str(bench_latency.bench_content_dir())
     env = start_server()
     os.environ.update(env)
     rng = np.random.default_rng([a.seed, 55])
@@ -200,8 +210,12 @@ def main() -> int:
     lat = [t["latency"] for t in trials if t.get("result") == "caught"]
     st = [t["startup_s"] for t in trials if t.get("startup_s") is not None]
     summary = {**bc.stats(lat), "trials": len(trials), "caught": len(lat)}
-    a.out.write_text(json.dumps({"trials": trials, "summary": summary,
-                                 "startup_p50": float(np.median(st)) if st else None}))
+    if a.out:
+        a.out.write_text(json.dumps({"trials": trials, "summary": summary,
+                                     "startup_p50": float(np.median(st)) if st else None}))
+    print(f"live, {BACKEND}: {summary['caught']}/{summary['trials']} stops caught; latency (end of "
+          f"the word to the speaker silent) p50 {summary['p50']} p95 {summary['p95']} max "
+          f"{summary['max']} s")
     return 0
 
 
