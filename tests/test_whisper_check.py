@@ -100,6 +100,9 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
                   synth.words_of)
         assert "whisper" in ear.recognizer.name
         ear.listen_for(frozenset(SCREENING))
+        # the check loads on a thread of its own; fed faster than real time, the first "No."
+        # would otherwise come before it is ready (a loaded CI machine did that)
+        assert load_whisper_check().ready(60)
         out = []
         for i, (m, r) in enumerate(S.blocks(mic, play)):
             at = i * 800 / SAMPLE_RATE
