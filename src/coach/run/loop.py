@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Callable, Iterable, Protocol
 
 from coach.session.driver import SessionDriver
-from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence
+from coach.session.messages import (Action, BreathPace, End, Event, LineDone, Listen, Pacer, Say,
+                                    Silence)
 
 
 class Output(Protocol):
@@ -25,6 +26,9 @@ class Output(Protocol):
 
     def listen(self, intents: frozenset[str]) -> None:
         """From now on, listen only for these intents."""
+
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        """The breathing pacer follows ``pace`` from now on (None: silent at once)."""
 
     def end(self, end: End, t: float) -> None:
         """The session ended; its last lines may still be playing."""
@@ -67,6 +71,8 @@ class Performer:
                 self.driver.log.write(self.clock() if self.clock else t, "speaker_stopped")
             elif isinstance(a, Listen):
                 self.output.listen(a.intents)
+            elif isinstance(a, Pacer):
+                self.output.pace(a.pace, t)
             elif isinstance(a, End):
                 self.output.end(a, t)
 

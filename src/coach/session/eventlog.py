@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from coach.errors import CoachError
-from coach.session.messages import (Action, End, Event, Fault, Heard, LineDone, Listen, Record, Say,
-                                    Silence, Tick)
+from coach.session.messages import (Action, End, Event, Fault, Heard, LineDone, Listen, Pacer,
+                                    Record, Say, Silence, Tick)
 from coach.paths import data_dir
 
 Sink = Callable[[dict[str, Any]], None]
@@ -78,6 +78,10 @@ class EventLog:
                 self.write(t, "silence")
             elif isinstance(a, Listen):
                 self.write(t, "listen", intents=sorted(a.intents))
+            elif isinstance(a, Pacer):
+                p = a.pace
+                self.write(t, "pacer", **({"inhale": p.inhale, "exhale": p.exhale,
+                                           "inhale_at": round(p.inhale_at, 3)} if p else {"off": True}))
             elif isinstance(a, Record):
                 extra = self.header if a.kind == "session_start" else {}
                 self.write(t, a.kind, **{**dict(a.data), **extra})
