@@ -12,8 +12,8 @@ import numpy as np
 
 from coach.errors import CoachError
 
-from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ear,
-                       load_recognizer, render_ahead, synthesizer, voice_16k)
+from coach.app import (BACKENDS, TTS_ENGINES, build_driver, build_ear, load_recognizer,
+                       render_ahead, synthesizer, voice_16k)
 
 
 def load_recognizer_for(args: argparse.Namespace):
@@ -30,8 +30,13 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
         s.add_argument("--backend", choices=BACKENDS, default=None,
                        help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
         s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
-        s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
-        s.add_argument("--rate", type=int, default=150, help="speaking rate, words per minute")
+        s.add_argument("--tts", choices=TTS_ENGINES, default="piper",
+                       help="the coach's speech engine: piper (a natural neural voice, the "
+                            "default) or pyttsx3 (espeak-ng)")
+        s.add_argument("--voice", default=None, help="the coach's voice, one of the engine's "
+                       "(see `coach voices`; default: its first)")
+        s.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute "
+                       "(default: the voice's calm pace, about 160; 150 with pyttsx3)")
         s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0")
         s.add_argument("--routine", default="psoas-ball")
         s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
@@ -48,8 +53,8 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                         "at the same moments to FILE.reference.wav (nothing is recorded otherwise)")
     s.set_defaults(func=cmd_session)
     parser.set_defaults(func_default=cmd_session)
-    for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
-                          ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
+    for name, default in (("backend", None), ("model", None), ("tts", "piper"), ("voice", None),
+                          ("rate", None), ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
                           ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
 
@@ -76,7 +81,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 
     s = sub.add_parser("devices", help="list audio devices")
     s.set_defaults(func=cmd_devices)
-    s = sub.add_parser("voices", help="list the synthesizer's voices")
+    s = sub.add_parser("voices", help="list the voices of both speech engines (piper, pyttsx3)")
     s.set_defaults(func=cmd_voices)
     s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
                        "English model")
@@ -89,24 +94,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from coach.content import load_content
     from coach.run.demo import World, print_line, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
+    from coach.voice.user_voice import SimulatedUserVoice
 
     content = load_content(args.routine, getattr(args, "content", None))
     replies = load_user_script(args.user_script, content) if args.user_script else \
         default_replies(content)
+    content, driver = driver_for(args, {"mode": "demo", "speed": args.speed},
+                                 history=args.history)
+    coach_synth = voice_for(args, driver)  # rendering starts while the recognizer loads
     recognizer = load_recognizer_for(args)
-    info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
-            "user_voice": USER_VOICE, "speed": args.speed}
-    content, driver = driver_for(args, info, history=args.history)
-    coach_synth = synthesizer(args.voice, args.rate, args.volume)
+    user_synth = SimulatedUserVoice.shared()
+    driver.log.header.update(recognizer=recognizer.name, user_voice=user_synth.name)
     ear = build_ear(recognizer, content, coach_synth.words_of)
-    render_ahead(coach_synth, content)
-    from coach.voice.user_voice import PiperUserVoice
-    user_synth = PiperUserVoice.shared()
     if not args.quiet:
-        print(f"coach demo: listening with {recognizer.name}; the user is simulated "
-              f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
+        print(f"coach demo: listening with {recognizer.name}; the coach speaks with "
+              f"{coach_synth.engine} ({coach_synth.voice}); the user is simulated "
+              f"({user_synth.name}); speed {args.speed:g}x", flush=True)
     with coach_synth:
-        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
+        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth.fresh, replies,
                        World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
                        echo_to=None if args.quiet else print_line)
     if args.wav:
@@ -115,6 +120,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; listening CPU "
           f"{stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second", flush=True)
     return finish_report(driver, driver.end)
+
+
+def voice_for(args: argparse.Namespace, driver):
+    """The coach's synthesizer from the voice options, already rendering the session's lines
+    ahead; what it speaks with goes into the log's header."""
+    synth = synthesizer(args.voice, args.rate, args.volume, tts=args.tts, log=driver.log)
+    render_ahead(synth, driver)
+    driver.log.header.update(tts=synth.engine, voice=synth.voice)
+    return synth
 
 
 def cmd_session(args: argparse.Namespace) -> int:
@@ -132,12 +146,12 @@ def cmd_session(args: argparse.Namespace) -> int:
                                               "history": False})
             return cmd_demo(demo_args)
         raise
+    content, driver = driver_for(args, {"mode": "live"})
+    synth = voice_for(args, driver)  # rendering starts while the recognizer loads
     recognizer = load_recognizer_for(args)
-    print(f"coach: listening with {recognizer.name}", flush=True)
-    content, driver = driver_for(args, {"mode": "live", "recognizer": recognizer.name,
-                                          "voice": args.voice})
-    synth = synthesizer(args.voice, args.rate, args.volume)
-    render_ahead(synth, content)
+    driver.log.header["recognizer"] = recognizer.name
+    print(f"coach: listening with {recognizer.name}; speaking with {synth.engine} "
+          f"({synth.voice})", flush=True)
 
     def render(text: str):
         r = synth.render(text)
@@ -205,9 +219,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
+    from coach.voice.espeak import DEFAULT_VOICE
     from coach.voice.synth import list_voices
-    for v in list_voices():
-        print(f"{v.id:24} {getattr(v, 'name', '')}  {','.join(getattr(v, 'languages', []) or [])}")
+    voices = list_voices()
+    first_piper = next((v.id for v in voices if v.engine == "piper"), None)
+    print(f"{'engine':8} {'voice (--voice)':28} about")
+    for v in voices:
+        mark = "  * default" if v.id == first_piper else \
+            "  * default for --tts pyttsx3" if v.engine == "pyttsx3" and v.id == DEFAULT_VOICE else ""
+        print(f"{v.engine:8} {v.id:28} {v.name}  {','.join(v.languages)}{mark}")
+    if first_piper is None:
+        print("(no Piper voice installed: run scripts/setup; the coach speaks with pyttsx3)")
     return 0
 
 

@@ -413,6 +413,10 @@ class Engine:
     def _hold_step(self) -> Step:
         return next(st for st, _ in self.steps if st.kind is StepKind.HOLD)
 
+    def texts_ahead(self) -> list[str]:
+        """Every text this session can say that is known before it starts (``Speech.ahead``)."""
+        return self.speech.ahead(self.steps, self.timing, self.plan, self._hold_seconds())
+
     def _hold_seconds(self) -> float:
         step = self._hold_step()
         return min(step.max_seconds, self.plan.hold_seconds or step.seconds)
