@@ -177,9 +177,9 @@ def test_voices_and_engine_options_on_the_command_line(capsys) -> None:
                in line for line in out)
     p = build_parser()
     args = p.parse_args(["demo"])
-    assert (args.tts, args.voice, args.rate) == ("piper", None, None)
-    args = p.parse_args(["session", "--tts", "pyttsx3", "--rate", "140"])
-    assert (args.tts, args.rate) == ("pyttsx3", 140)
+    assert (args.tts, args.voice, args.rate, args.pacer) == ("piper", None, None, True)
+    args = p.parse_args(["session", "--tts", "pyttsx3", "--no-pacer", "--rate", "140"])
+    assert (args.tts, args.pacer, args.rate) == ("pyttsx3", False, 140)
     with pytest.raises(SystemExit) as exit_:
         p.parse_args(["demo", "--tts", "espeak"])
     assert exit_.value.code == 2

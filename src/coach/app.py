@@ -12,7 +12,7 @@ import numpy as np
 
 from coach.listen.asr.factory import BACKENDS, load_recognizer
 
-__all__ = ["BACKENDS", "TTS_ENGINES", "build_driver", "build_ear", "load_recognizer",
+__all__ = ["BACKENDS", "TTS_ENGINES", "build_driver", "build_ear", "load_recognizer", "pacer_sound",
            "render_ahead", "synthesizer", "voice_16k"]
 
 TTS_ENGINES = ("piper", "pyttsx3")
@@ -43,6 +43,11 @@ def synthesizer(voice: str | None = None, rate: int | None = None, volume: float
     return Synthesizer(voice=voice, rate_wpm=rate, volume=volume, engine=tts,
                        on_fallback=fell_back)
 
+
+def pacer_sound(rate: int, volume: float = 1.0, enabled: bool = True):
+    """The breathing pacer's sound for a speaker at ``rate`` Hertz (``enabled`` False: silent)."""
+    from coach.voice.pacer import PacerSound
+    return PacerSound(rate, volume, enabled)
 
 
 def voice_16k(synth) -> Callable[[str], np.ndarray]:

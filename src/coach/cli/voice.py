@@ -13,7 +13,7 @@ import numpy as np
 from coach.errors import CoachError
 
 from coach.app import (BACKENDS, TTS_ENGINES, build_driver, build_ear, load_recognizer,
-                       render_ahead, synthesizer, voice_16k)
+                       pacer_sound, render_ahead, synthesizer, voice_16k)
 
 
 def load_recognizer_for(args: argparse.Namespace):
@@ -37,7 +37,10 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                        "(see `coach voices`; default: its first)")
         s.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute "
                        "(default: the voice's calm pace, about 160; 150 with pyttsx3)")
-        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0")
+        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0 (voice and pacer)")
+        s.add_argument("--pacer", action=argparse.BooleanOptionalAction, default=True,
+                       help="a soft tone that rises as you breathe in and falls as you breathe "
+                            "out, during the breathing and the hold (default: on)")
         s.add_argument("--routine", default="psoas-ball")
         s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
         if devices:
@@ -54,7 +57,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     s.set_defaults(func=cmd_session)
     parser.set_defaults(func_default=cmd_session)
     for name, default in (("backend", None), ("model", None), ("tts", "piper"), ("voice", None),
-                          ("rate", None), ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
+                          ("rate", None), ("volume", 1.0), ("pacer", True), ("routine", "psoas-ball"), ("events", None),
                           ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
 
@@ -92,6 +95,7 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 # --- commands ---------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from coach.content import load_content
+    from coach.pcm import SAMPLE_RATE
     from coach.run.demo import World, print_line, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
     from coach.voice.user_voice import SimulatedUserVoice
@@ -113,7 +117,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with coach_synth:
         run = run_demo(driver, ear, voice_16k(coach_synth), user_synth.fresh, replies,
                        World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
-                       echo_to=None if args.quiet else print_line)
+                       echo_to=None if args.quiet else print_line,
+                       pacer=pacer_sound(SAMPLE_RATE, args.volume, args.pacer))
     if args.wav:
         write_wav(args.wav, run)
     stats = ear.stats()
@@ -127,7 +132,7 @@ def voice_for(args: argparse.Namespace, driver):
     ahead; what it speaks with goes into the log's header."""
     synth = synthesizer(args.voice, args.rate, args.volume, tts=args.tts, log=driver.log)
     render_ahead(synth, driver)
-    driver.log.header.update(tts=synth.engine, voice=synth.voice)
+    driver.log.header.update(tts=synth.engine, voice=synth.voice, pacer=args.pacer)
     return synth
 
 
@@ -162,7 +167,8 @@ def cmd_session(args: argparse.Namespace) -> int:
         if not args.no_mic_check:
             from coach.run.mic_check import mic_check
             mic_check(content, ear, speaker, mic, render)
-        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render), echo_to=print,
+        pacer = pacer_sound(speaker.rate, args.volume, args.pacer)
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render, pacer), echo_to=print,
                               record=args.record is not None)
         end = session.run()
     if args.record is not None and session.recorded:

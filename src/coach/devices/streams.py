@@ -226,6 +226,11 @@ class Speaker:
                 self._restarting = False
             return t
 
+    def set_bed(self, loop: np.ndarray | None, position: int = 0) -> None:
+        """Loop ``loop`` (float32 at ``self.rate``) under the voice from sample ``position``;
+        None fades it out (``Player.set_bed``). ``stop`` silences the voice only."""
+        self._player.set_bed(loop, position)
+
     @property
     def is_playing(self) -> bool:
         return self._player.is_playing

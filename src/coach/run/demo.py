@@ -1,7 +1,8 @@
 """``coach demo``: the whole session with no sound card, in an in-process audio world.
 
 Time comes from the audio itself: the world advances in 50 ms blocks. Each block, the speaker's
-``Player`` plays the next 50 ms of the coach's synthesized voice; a simulated user (the Piper
+``Player`` plays the next 50 ms of the coach's synthesized voice (and the breathing pacer under
+it); a simulated user (the Piper
 voice, unlike the coach's) speaks what the user script says; the "microphone" hears the user plus
 an echo of the coach (attenuated, delayed) plus a little noise; the same listening stage as a live
 session (echo suppressor, recognizer, self-speech filter) turns that into intents, and the one
@@ -27,7 +28,8 @@ from coach.pcm import write_wav as write_pcm_wav
 from coach.run.loop import Performer, run_session
 from coach.run.user_script import Reply, ReplyBook
 from coach.session.driver import SessionDriver
-from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
+from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
+                                    Tick)
 
 BLOCK = 800
 """Samples per world step: 50 ms at 16 kHz."""
@@ -85,8 +87,9 @@ class _DemoWorld:
 
     def __init__(self, run: DemoRun, coach_voice: Callable[[str], np.ndarray],
                  user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World,
-                 keep_audio: bool, echo_to: Callable[[str], None] | None) -> None:
+                 keep_audio: bool, echo_to: Callable[[str], None] | None, pacer=None) -> None:
         self.run, self.world, self.keep_audio = run, world, keep_audio
+        self.pacer = pacer
         self.coach_voice, self.user_voice = coach_voice, user_voice
         self.say_out = echo_to or (lambda _s: None)
         self.speaker, self.user, self.book = Player(SAMPLE_RATE, BLOCK), UserVoice(), ReplyBook(replies)
@@ -121,6 +124,10 @@ class _DemoWorld:
 
     def listen(self, intents: frozenset[str]) -> None:
         self.run.ear.listen_for(intents)
+
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        if self.pacer is not None:
+            self.speaker.set_bed(*self.pacer.loop_for(pace, self.t()))
 
     def end(self, end: End, t: float) -> None:
         self.ending_at = self.t()
@@ -202,11 +209,13 @@ class _DemoWorld:
 
 def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.ndarray],
              user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World = World(),
-             *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None) -> DemoRun:
-    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz.
-    Ctrl-C and SIGTERM end it as stopped, at once."""
+             *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None,
+             pacer=None) -> DemoRun:
+    """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz;
+    ``pacer``: a ``coach.voice.pacer.PacerSound`` at 16 kHz (None: no pacer). Ctrl-C and
+    SIGTERM end it as stopped, at once."""
     run = DemoRun(driver, ear)
-    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to)
+    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to, pacer)
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

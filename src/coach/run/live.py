@@ -8,7 +8,8 @@ Threads, each with one job, talking through one queue of events to the main loop
 * main thread: ``events`` waits on that queue, adds a ``Tick`` every 50 ms and the watchdogs'
   faults (a stalled listener, a line that never finished playing, Ctrl-C), and the one session
   loop (``coach.run.loop``) feeds them to the engine and performs its actions here (``say`` →
-  synthesis and playback, ``silence``, ``listen`` → the listener's vocabulary).
+  synthesis and playback, ``silence``, ``listen`` → the listener's vocabulary, ``pace`` → the
+  breathing pacer's loop under the voice).
 
 Only this module and ``coach.run.demo`` touch real time; the engine never does.
 """
@@ -29,7 +30,8 @@ from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
 from coach.run.loop import Performer, run_session
 from coach.session.driver import SessionDriver
-from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
+from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
+                                    Tick)
 
 TICK = 0.05
 """Seconds between clock ticks of the main loop."""
@@ -49,6 +51,8 @@ class LiveDevices:
     """``coach.devices.streams.Microphone`` (read → MicBlock)."""
     render: Callable[[str], tuple[np.ndarray, int]]
     """text → (samples, rate): the coach's voice."""
+    pacer: Any = None
+    """``coach.voice.pacer.PacerSound`` at the speaker's rate (None: no pacer)."""
 
 
 class LiveSession:
@@ -135,6 +139,10 @@ class LiveSession:
 
     def listen(self, intents: frozenset[str]) -> None:
         self._want = intents
+
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        if self.dev.pacer is not None:
+            self.dev.speaker.set_bed(*self.dev.pacer.loop_for(pace, self.now()))
 
     def end(self, end: End, t: float) -> None:
         pass

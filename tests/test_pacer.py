@@ -1,0 +1,193 @@
+"""The breathing pacer's sound, the speaker mixing it under the voice and into the echo
+reference, and the pacer in the demo world. The engine's paced breathing: tests/test_pacing.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coach.devices.player import BED_FADE, Player
+from coach.session.messages import BreathPace
+from coach.voice.pacer import LEVEL_DBFS, PacerSound, breath_cycle
+from sessions import kinds
+
+RATE = 16000
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.asarray(x, np.float64) ** 2)))
+
+
+def pitch(x: np.ndarray) -> float:
+    """Hertz, from the zero crossings of a tone."""
+    return np.count_nonzero(np.diff(np.signbit(x))) / 2 / (len(x) / RATE)
+
+
+def test_the_sound_rises_with_the_in_breath_and_falls_with_the_out_breath() -> None:
+    loop = breath_cycle(4.0, 6.0, RATE)
+    assert loop.dtype == np.float32 and len(loop) == 10 * RATE
+    win = RATE // 4
+    at = lambda s: loop[int(s * RATE) - win // 2:int(s * RATE) + win // 2]  # noqa: E731
+    levels = [rms(at(s)) for s in (0.25, 2.0, 3.85, 6.0, 9.75)]
+    assert levels[0] < levels[1] < levels[2] and levels[2] > levels[3] > levels[4]
+    assert levels[0] < levels[2] / 3  # quieter at the bottom of the breath than at its top
+    assert pitch(at(0.25)) < pitch(at(2.0)) < pitch(at(3.85)) > pitch(at(6.0)) > pitch(at(9.75))
+    assert abs(20 * np.log10(levels[2]) - LEVEL_DBFS) < 1.5
+    seam = abs(float(loop[-1]) - float(loop[0]))  # loops without a click
+    assert seam < 2 * np.max(np.abs(np.diff(loop)))
+
+
+def test_the_loop_starts_where_the_breath_is() -> None:
+    sound = PacerSound(RATE)
+    loop, at = sound.loop_for(BreathPace(5.0, 5.0, inhale_at=10.0), t=12.5)
+    assert len(loop) == 10 * RATE and at == int(2.5 * RATE)
+    assert sound.loop_for(None, 3.0) == (None, 0)
+    assert PacerSound(RATE, enabled=False).loop_for(BreathPace(5, 5, 0), 1.0) == (None, 0)
+    quiet, _ = PacerSound(RATE, volume=0.5).loop_for(BreathPace(5, 5, 0), 0.0)
+    assert rms(quiet) == pytest.approx(rms(loop) / 2, rel=1e-3)
+
+
+def test_the_speaker_plays_the_loop_under_the_voice_and_into_the_reference() -> None:
+    block = 800
+    p = Player(RATE, block)
+    loop = (0.1 * np.sin(np.arange(RATE) * 2 * np.pi * 220 / RATE)).astype(np.float32)
+    p.set_bed(loop, 0)
+    p.enqueue(np.full(2 * block, 0.5, np.float32), utterance_id=1)
+    out = [p.fill(block, i * block / RATE, i * block / RATE).copy() for i in range(2)]
+    fade = int(BED_FADE * RATE)
+    both = np.concatenate(out)
+    assert np.allclose(both[fade:], 0.5 + loop[fade:2 * block], atol=1e-6)  # voice + loop
+    p.request_stop()  # the voice's silence leaves the loop playing
+    out.append(p.fill(block, 2 * block / RATE, 2 * block / RATE).copy())
+    assert np.allclose(out[-1], loop[2 * block:3 * block], atol=1e-6)
+    assert p.has_bed and not p.is_playing
+    p.set_bed(None)  # off: faded out within BED_FADE
+    out.append(p.fill(block, 3 * block / RATE, 3 * block / RATE).copy())
+    assert np.all(out[-1][fade:] == 0) and rms(out[-1][:fade]) > 0 and not p.has_bed
+    # what the echo stage is told was playing is what played, the loop included
+    assert np.allclose(p.reference(block / RATE, 2 * block), np.concatenate(out[1:3]), atol=1e-4)
+
+
+def pacer_entries(log: list[dict]) -> list[dict]:
+    return kinds(log, "pacer")
+
+
+PACED_ROUTINE = """
+[routine]
+id = "paced"
+title = "Breathing and a short hold, for the pacer test"
+sides = ["right"]
+intro = ["screening"]
+per_side = ["position", "breathe", "hold", "roll_off"]
+outro = ["wrapup"]
+
+[timing]
+reprompt_after = 8.0
+max_reprompts = 2
+pause_timeout = 30.0
+breath_in = 4.0
+breath_out = 5.0
+breath_min = 3.0
+breath_max = 8.0
+breath_step = 1.0
+
+[steps.screening]
+kind = "screening"
+intro = "screening_intro"
+questions = ["screen_hernia"]
+reconfirm = "screening_reconfirm"
+passed = "screening_passed"
+screened_out = ["screened_out"]
+
+[steps.position]
+kind = "say"
+on_ball = true
+lines = ["position_lie"]
+prompt = "position_prompt"
+
+[steps.breathe]
+kind = "breathe"
+on_ball = true
+intro = "breathe_intro"
+inhale = "breathe_in"
+exhale = "breathe_out"
+cycles = 1
+
+[steps.hold]
+kind = "hold"
+on_ball = true
+seconds = 30
+max_seconds = 40
+start = "hold_start"
+count_last = 3
+done = "hold_done"
+released = "hold_released"
+max_reached = "hold_max"
+
+[steps.roll_off]
+kind = "say"
+lines = ["roll_off"]
+
+[steps.wrapup]
+kind = "feedback"
+prompt = "feedback_prompt"
+answers = { better = "feedback_better", same = "feedback_same", worse = "feedback_worse" }
+after = ["goodbye"]
+"""
+
+
+@pytest.mark.slow
+def test_in_the_demo_the_pacer_sounds_under_the_voice_and_is_not_heard_as_speech(tmp_path) -> None:
+    """The demo world (pocketsphinx, echo -20 dB): with the pacer, the speaker's output (which is
+    the echo stage's reference) holds the rising and falling tone through the breathing and the
+    hold, where no line plays; without it, silence there. The recognizer hears the same in both
+    runs (the same renditions of the user's answers, the same intents at the same moments), and
+    nothing while the pacer sounds."""
+    import shutil
+    from coach.app import build_driver, build_ear, load_recognizer, synthesizer, voice_16k
+    from coach.paths import PROJECT_ROOT
+    from coach.run.demo import World, run_demo
+    from coach.run.user_script import default_replies
+    from coach.voice.user_voice import SimulatedUserVoice
+
+    root = tmp_path / "content"
+    (root / "routines").mkdir(parents=True)
+    for name in ("lines.toml", "intents.toml"):
+        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
+    (root / "routines" / "paced.toml").write_text(PACED_ROUTINE)
+    coach_voice = voice_16k(synthesizer(tts="pyttsx3"))
+    user = SimulatedUserVoice.shared()
+    runs = {}
+    for pacer in (True, False):
+        content, driver = build_driver("paced", root, {}, history=False)
+        ear = build_ear(load_recognizer("pocketsphinx"), content)
+        run = run_demo(driver, ear, coach_voice, user, default_replies(content), World(speed=0),
+                       keep_audio=True, pacer=PacerSound(RATE, enabled=pacer))
+        log = driver.log.entries
+        assert driver.end is not None and driver.end.outcome.value == "completed"
+        runs[pacer] = (log, np.concatenate(run.coach_audio).astype(np.float64) / 32768)
+    heard = {p: [(e["intent"], e["t"]) for e in kinds(runs[p][0], "heard")] for p in runs}
+    assert [i for i, _ in heard[True]] == [i for i, _ in heard[False]]
+    assert all(abs(a - b) <= 0.15 for (_, a), (_, b) in zip(heard[True], heard[False]))
+    assert {i for i, _ in heard[True]} == {"no", "ready", "better"}
+    log, coach = runs[True]
+    on = next(e for e in pacer_entries(log) if not e.get("off"))
+    off = next(e for e in pacer_entries(log) if e.get("off"))
+    assert not [t for _, t in heard[True] if on["t"] <= t <= off["t"] + 1.0]
+    voice = [(e["t"], next(d["t"] for d in kinds(log, "line_done") if d["utterance"] == e["utterance"]))
+             for e in kinds(log, "said")]
+    quiet = lambda a, b: all(b <= s or a >= d + 0.1 for s, d in voice)  # noqa: E731
+    pace = BreathPace(on["inhale"], on["exhale"], on["inhale_at"])
+    tops, bottoms = [], []
+    for k in range(int((off["t"] - on["t"]) // pace.cycle) + 1):
+        for at, into in ((pace.inhale_at + k * pace.cycle + pace.inhale, tops),
+                         (pace.inhale_at + k * pace.cycle + 0.25, bottoms)):
+            if on["t"] <= at - 0.25 and at + 0.25 <= off["t"] and quiet(at - 0.25, at + 0.25):
+                span = slice(int((at - 0.25) * RATE), int((at + 0.25) * RATE))
+                into.append((rms(coach[span]), rms(runs[False][1][span])))
+    assert len(tops) >= 2 and len(bottoms) >= 2, (tops, bottoms)
+    for level, without in tops:
+        assert abs(20 * np.log10(level) - LEVEL_DBFS) < 3 and without == 0
+    assert max(b for b, _ in bottoms) < min(t for t, _ in tops) / 2
+    after = slice(int((off["t"] + 0.1) * RATE), int((off["t"] + 0.6) * RATE))
+    assert rms(coach[after]) < 10 ** (-60 / 20) or not quiet(off["t"], off["t"] + 0.6)
