@@ -1,14 +1,23 @@
-"""The breathing pacer's sound: a soft tone under the voice that rises in pitch and loudness
-through each in-breath and falls through each out-breath, so the pace can be followed with the
-eyes closed.
+"""The breathing pacer's sound: a soft rush of air under the voice that rises through each
+in-breath (louder, brighter) and falls through each out-breath (quieter, darker), so the pace can
+be followed with the eyes closed.
 
-One breath is rendered as a loop (``breath_cycle``): the tone glides up a fifth (G3 to D4) with
-a raised-cosine swell over the in-breath and back down over the out-breath, fading to a quarter
-of its loudness at the bottom; three harmonics give it a warm, flute-like timbre. Its frequency
-is nudged so the loop holds a whole number of periods (no click where it wraps). At its top it
-is ``LEVEL_DBFS`` (RMS), 12 dB under the voice's speech level. ``PacerSound`` turns the
-session's ``BreathPace`` into that loop and the sample to start it from; the speaker plays it
-under the voice (``Player.set_bed``), so it is in the echo reference like every other sound.
+One breath is rendered as a loop (``breath_cycle``): two bands of pink-tilted noise, a dark one
+(150-700 Hz) and a bright one (400-2400 Hz), cross-faded by a raised-cosine swell that rises over
+the in-breath and falls over the out-breath, the loudness going from a quarter (``FLOOR``) to
+``LEVEL_DBFS`` at the top of the breath, 12 dB under the voice's speech level. The noise is
+filtered over the loop's own length (circularly), so it loops without a seam.
+
+Noise, not a tone: the echo stage cancels what it is told the speaker played, and a broadband
+sound is what an adaptive canceller learns best. A gliding harmonic tone (G3 to D4, tried first)
+came out of the canceller about as loud as it went in (-54 dBFS echo, -51 to -60 dBFS after), and
+pocketsphinx then decoded its residue as speech: 3.7 s of recognizer CPU per minute of hold, the
+demo's listening CPU 0.048 -> 0.13 s per audio second. This noise leaves the canceller at the
+room's noise floor (-54 -> -61 dBFS) and opens no segment (0.04 s per minute).
+
+``PacerSound`` turns the session's ``BreathPace`` into that loop and the sample to start it from;
+the speaker plays it under the voice (``Player.set_bed``), so it is in the echo reference like
+every other sound the coach plays.
 """
 
 from __future__ import annotations
@@ -17,14 +26,23 @@ import numpy as np
 
 from coach.session.messages import BreathPace
 
-LOW_HZ, HIGH_HZ = 196.0, 293.7
-"""The tone's pitch at the bottom of a breath and at its top (G3, D4)."""
-HARMONICS = (1.0, 0.35, 0.12)
-"""Amplitude of the fundamental, the 2nd and the 3rd harmonic."""
+DARK_HZ, BRIGHT_HZ = (150.0, 700.0), (400.0, 2400.0)
+"""The bands of the breath's bottom and of its top, Hertz."""
 FLOOR = 0.25
 """Loudness at the bottom of a breath, as a fraction of the top."""
 LEVEL_DBFS = -32.0
 """RMS level at the top of a breath (the voice's speech is at -20 dBFS)."""
+SEED = 7
+"""The noise is the same every time (a loop per pace, rendered again only for a new pace)."""
+
+
+def _band(n: int, rate: int, band: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of noise with power falling as 1/f inside ``band`` (Hertz), none outside,
+    periodic over ``n``; unit RMS."""
+    f = np.fft.rfftfreq(n, 1 / rate)
+    gain = np.where((f >= band[0]) & (f <= band[1]), 1 / np.sqrt(np.maximum(f, band[0])), 0.0)
+    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n)
+    return x / np.sqrt(np.mean(x ** 2))
 
 
 def breath_cycle(inhale: float, exhale: float, rate: int, volume: float = 1.0) -> np.ndarray:
@@ -33,14 +51,12 @@ def breath_cycle(inhale: float, exhale: float, rate: int, volume: float = 1.0) -
     n_in, n_out = max(1, int(round(inhale * rate))), max(1, int(round(exhale * rate)))
     swell = np.concatenate([0.5 - 0.5 * np.cos(np.pi * np.arange(n_in) / n_in),
                             0.5 + 0.5 * np.cos(np.pi * np.arange(n_out) / n_out)])
-    freq = LOW_HZ * (HIGH_HZ / LOW_HZ) ** swell
-    turns = np.sum(freq) / rate
-    freq *= max(1.0, np.round(turns)) / turns  # a whole number of periods per loop
-    phase = 2 * np.pi * (np.cumsum(freq) - freq[0]) / rate
-    tone = sum(a * np.sin(k * phase) for k, a in enumerate(HARMONICS, 1))
-    tone /= np.sqrt(np.mean(tone ** 2))
+    rng = np.random.default_rng(SEED)
+    n = n_in + n_out
+    air = (1 - swell) * _band(n, rate, DARK_HZ, rng) + swell * _band(n, rate, BRIGHT_HZ, rng)
+    air /= np.sqrt(np.mean(air ** 2))
     level = 10 ** (LEVEL_DBFS / 20) * volume
-    return (tone * level * (FLOOR + (1 - FLOOR) * swell)).astype(np.float32)
+    return (air * level * (FLOOR + (1 - FLOOR) * swell)).astype(np.float32)
 
 
 class PacerSound:
