@@ -213,3 +213,19 @@ def test_the_simulated_user_sounds_higher_and_quicker_than_the_coach(engine: Neu
     assert said.dtype == np.float32 and 0.9 < np.max(np.abs(said)) <= 1.0
     assert len(said) < 0.9 * len(to_float32(coach_samples, rate, SAMPLE_RATE))
     assert not np.array_equal(user.fresh("ready"), user.fresh("ready"))  # each rendition differs
+
+
+def test_voices_prepare_renders_the_session_s_lines_once(capsys) -> None:
+    """``coach voices --prepare`` (run by scripts/coach) fills the speech cache with every line
+    known before a session; run again it has nothing to do. (espeak-ng here, for speed: the
+    same path as the neural voice's.)"""
+    from coach.cli import main
+    from coach.content import load_content
+    from coach.session.engine import Engine
+    assert main(["voices", "--prepare", "--tts", "pyttsx3"]) == 0
+    texts = Engine(load_content()).texts_ahead()
+    assert f"rendering {len(texts)} of {len(texts)} lines with pyttsx3" in capsys.readouterr().out
+    synth = Synthesizer(engine="pyttsx3")
+    assert all(synth.is_cached(t) for t in texts)
+    assert main(["voices", "--prepare", "--tts", "pyttsx3"]) == 0
+    assert capsys.readouterr().out == ""

@@ -26,10 +26,7 @@ def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool 
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
-    def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
-        s.add_argument("--backend", choices=BACKENDS, default=None,
-                       help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
-        s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
+    def voice_opts(s: argparse.ArgumentParser) -> None:
         s.add_argument("--tts", choices=TTS_ENGINES, default="piper",
                        help="the coach's speech engine: piper (a natural neural voice, the "
                             "default) or pyttsx3 (espeak-ng)")
@@ -38,10 +35,16 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
         s.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute "
                        "(default: the voice's calm pace, about 160; 150 with pyttsx3)")
         s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0 (voice and pacer)")
+        s.add_argument("--routine", default="psoas-ball")
+
+    def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
+        s.add_argument("--backend", choices=BACKENDS, default=None,
+                       help="recognizer (default: vosk if a vosk model is installed, else pocketsphinx)")
+        s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
+        voice_opts(s)
         s.add_argument("--pacer", action=argparse.BooleanOptionalAction, default=True,
                        help="a soft tone that rises as you breathe in and falls as you breathe "
                             "out, during the breathing and the hold (default: on)")
-        s.add_argument("--routine", default="psoas-ball")
         s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
         if devices:
             s.add_argument("--mic", default=None, help="microphone: index or part of its name")
@@ -85,6 +88,10 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("devices", help="list audio devices")
     s.set_defaults(func=cmd_devices)
     s = sub.add_parser("voices", help="list the voices of both speech engines (piper, pyttsx3)")
+    s.add_argument("--prepare", action="store_true",
+                   help="instead, render every line a session says with these voice options into "
+                        "the speech cache now (the first session otherwise does it as it runs)")
+    voice_opts(s)
     s.set_defaults(func=cmd_voices)
     s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
                        "English model")
@@ -227,6 +234,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_voices(args: argparse.Namespace) -> int:
     from coach.voice.espeak import DEFAULT_VOICE
     from coach.voice.synth import list_voices
+    if args.prepare:
+        return prepare_voice(args)
     voices = list_voices()
     first_piper = next((v.id for v in voices if v.engine == "piper"), None)
     print(f"{'engine':8} {'voice (--voice)':28} about")
@@ -236,6 +245,22 @@ def cmd_voices(args: argparse.Namespace) -> int:
         print(f"{v.engine:8} {v.id:28} {v.name}  {','.join(v.languages)}{mark}")
     if first_piper is None:
         print("(no Piper voice installed: run scripts/setup; the coach speaks with pyttsx3)")
+    return 0
+
+
+def prepare_voice(args: argparse.Namespace) -> int:
+    """Render every line known before a session (``Engine.texts_ahead``) that is not cached."""
+    from coach.content import load_content
+    from coach.session.engine import Engine
+    content = load_content(args.routine, getattr(args, "content", None))
+    texts = Engine(content).texts_ahead()
+    with synthesizer(args.voice, args.rate, args.volume, tts=args.tts) as synth:
+        missing = [t for t in texts if not synth.is_cached(t)]
+        if missing:
+            print(f"coach: rendering {len(missing)} of {len(texts)} lines with {synth.engine} "
+                  f"({synth.voice}) into the speech cache, once…", flush=True)
+        for text in missing:
+            synth.render(text, keep=False)
     return 0
 
 
