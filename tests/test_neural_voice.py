@@ -86,6 +86,11 @@ def test_renders_speech_with_word_times(engine: NeuralEngine) -> None:
     stop = dict(words)["stop"]
     assert dict(words)["say"] < stop < dict(words)["at"]
     assert abs(level_db(samples, rate) - LEVEL_DBFS) < 1.0
+    # before its first sound and after its last, exact silence: the listening stage takes any
+    # non-zero sample for the coach's voice
+    loud = np.nonzero(np.abs(samples) > 32768 * 10 ** (-55 / 20))[0]
+    assert not samples[:max(0, loud[0] - int(0.05 * rate))].any()
+    assert not samples[loud[-1] + int(0.05 * rate):].any() and loud[-1] < len(samples) - 1
 
 
 def test_lines_are_equally_loud_and_rate_and_volume_apply(tmp_path: Path, voices_dir: Path) -> None:

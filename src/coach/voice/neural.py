@@ -42,6 +42,13 @@ CLAUSE_GAP = 0.08
 LEVEL_DBFS = -20.0
 """Speech level of every chunk (``pcm.active_rms``), dB re full scale; peaks are kept ≤ ``PEAK``."""
 PEAK = 0.89
+EDGE_DBFS = -55.0
+"""A chunk's sound starts and ends where it first and last reaches this level; before and after
+that it is made exact silence (``_clean_edges``)."""
+EDGE_KEEP, EDGE_FADE = 0.04, 0.01
+"""Seconds kept beyond those points, and of them faded out (in at the start)."""
+RENDER_VERSION = 2
+"""Changes when the audio made from the same phonemes changes (part of the cache key)."""
 MAX_CHUNK_SOUNDS = 32
 """Sounds (phonemes, not marks) a chunk may hold (~2 s): a longer clause is cut where a person
 would take a breath (``phonemes.split_long``)."""
@@ -254,7 +261,7 @@ class NeuralEngine:
         """The engine, voice file and settings that make its audio (part of the cache key)."""
         st = self.voice_files.model.stat()
         return (f"piper-onnx-{self.voice}-{st.st_size}+espeak-ng-{ph.program_version()}"
-                f"+ls{self.length_scale:.3f}+v{ph.VERSION}")
+                f"+ls{self.length_scale:.3f}+v{ph.VERSION}.{RENDER_VERSION}")
 
     @property
     def loaded(self) -> bool:
@@ -287,7 +294,7 @@ class NeuralEngine:
                 parts.append(np.zeros(int(gap * rate), np.float32))
                 at += len(parts[-1])
             audio, starts = self._run(clauses)
-            audio = _level(audio, rate) * self.volume
+            audio = _clean_edges(_level(audio, rate) * self.volume, rate)
             words += [(w, (at + s) / rate) for w, s in starts]
             parts.append(audio)
             at += len(audio)
@@ -340,6 +347,26 @@ def _chunks(clauses: Sequence[ph.Phonemized]) -> list[tuple[float, list[ph.Phone
                 gap, run = CLAUSE_GAP, []
             run.append(c)
         out.append((gap, run))
+    return out
+
+
+def _clean_edges(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` with the model's faint noise before its sound starts and after it ends made
+    exact silence (kept ``EDGE_KEEP`` s, faded over ``EDGE_FADE`` s). The listening stage takes
+    any non-zero sample played for the coach's voice: with that noise a line "sounded" 0.2 s
+    past its last word (espeak-ng's lines end in zeros), and a user answering at once was judged
+    against the line's echo (the live end-to-end tests lost their first "no" and "ready")."""
+    loud = np.nonzero(np.abs(audio) > 10 ** (EDGE_DBFS / 20))[0]
+    if not len(loud):
+        return np.zeros_like(audio)
+    keep, fade = int(EDGE_KEEP * rate), max(1, int(EDGE_FADE * rate))
+    a, b = max(0, loud[0] - keep), min(len(audio), loud[-1] + keep)
+    out = np.zeros_like(audio)
+    out[a:b] = audio[a:b]
+    ramp = np.linspace(0.0, 1.0, fade, dtype=audio.dtype)
+    n_in, n_out = min(fade, b - a), min(fade, b - a)
+    out[a:a + n_in] *= ramp[:n_in]
+    out[b - n_out:b] *= ramp[::-1][-n_out:]
     return out
 
 
