@@ -28,7 +28,7 @@ import numpy as np
 from coach.errors import CoachError
 from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
-from coach.run.loop import Performer, run_session
+from coach.run.loop import Performer, feed_events
 from coach.session.driver import SessionDriver
 from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
                                     Tick)
@@ -197,9 +197,16 @@ class LiveSession:
         threads = [threading.Thread(target=self._listen, name="coach-listener", daemon=True),
                    threading.Thread(target=self._forward_played, name="coach-played", daemon=True)]
         try:
-            for th in threads:
-                th.start()
-            run_session(self.performer, self._events(max_seconds), self.now())
+            threads[1].start()
+            # The listener starts once the session has said what it listens for: the Ear counts
+            # blocks it got before any vocabulary but its recognizer never heard them, and then
+            # looks the words' echo ratios up that much too early (the first line, rendered by
+            # the neural voice on an empty cache, took 1.3 s: the user's "no" and "stop" were
+            # judged by the echo of other moments, ratio 0.0, and dropped). Blocks wait queued.
+            self.performer.start(self.now())
+            self._last_block = self.clock()
+            threads[0].start()
+            feed_events(self.performer, self._events(max_seconds))
             self._drain_final_lines()
         finally:
             self._stop.set()
