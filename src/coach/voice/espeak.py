@@ -115,7 +115,8 @@ def _capture_word_times(engine, text: str, sink: list[tuple[str, float]]) -> Non
             ev = events[i]
             if ev.type == _espeak.EVENT_WORD and ev.text_position > 0:
                 word = text[ev.text_position - 1:ev.text_position - 1 + ev.length].lower()
-                sink.append((word, ev.audio_position / 1000.0))
+                if word.strip():  # (an event past the text's end: left from another line)
+                    sink.append((word, ev.audio_position / 1000.0))
             i += 1
         return forward(wav, numsamples, events)
 
