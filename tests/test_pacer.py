@@ -172,3 +172,72 @@ def test_in_the_demo_the_pacer_sounds_under_the_voice_and_is_not_heard_as_speech
     assert max(b for b, _ in bottoms) < min(t for t, _ in tops) / 2
     after = slice(int((off["t"] + 0.1) * RATE), int((off["t"] + 0.6) * RATE))
     assert rms(coach[after]) < 10 ** (-60 / 20) or not quiet(off["t"], off["t"] + 0.6)
+
+
+@pytest.mark.slow
+def test_over_the_pacer_the_users_too_painful_is_heard(tmp_path) -> None:
+    """In the demo world, "too painful" said in the hold between lines, over the pacer's echo,
+    is heard and eases off."""
+    import shutil
+    from coach.app import build_driver, build_ear, load_recognizer, synthesizer, voice_16k
+    from coach.paths import PROJECT_ROOT
+    from coach.run.demo import World, run_demo
+    from coach.run.user_script import Reply, default_replies
+    from coach.voice.user_voice import SimulatedUserVoice
+
+    root = tmp_path / "content"
+    (root / "routines").mkdir(parents=True)
+    for name in ("lines.toml", "intents.toml"):
+        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
+    (root / "routines" / "paced.toml").write_text(paced_routine())
+    content, driver = build_driver("paced", root, {}, history=False)
+    ear = build_ear(load_recognizer("pocketsphinx"), content)
+    replies = [Reply("hold_start", "too painful", delay=6.0, times=1)] + default_replies(content)
+    run_demo(driver, ear, voice_16k(synthesizer(tts="pyttsx3")), SimulatedUserVoice.shared(),
+             replies, World(speed=0), pacer=PacerSound(RATE))
+    log = driver.log.entries
+    said = next(e for e in kinds(log, "user_spoke") if e["text"] == "too painful")
+    on = next(e for e in pacer_entries(log) if not e.get("off"))
+    assert on["t"] < said["t"] and not [e for e in kinds(log, "said")
+                                        if e["t"] <= said["t"] <= e["t"] + 0.1]
+    assert [e["intent"] for e in kinds(log, "heard") if e["t"] > said["t"]][:1] == ["too_painful"]
+    assert "ease_off_weight" in [e["line"] for e in kinds(log, "said") if e["t"] > said["t"]]
+
+
+def test_the_ear_is_told_of_the_voice_alone_and_its_echo_stage_of_everything_played() -> None:
+    """``hear_played``: the echo stage cancels voice and pacer; the Ear judges what it hears
+    against a line only while the voice plays. A "stop" 2 s after the line, over the pacer, with
+    the echo stage's user-to-echo ratio low (0.5: a lookup that missed the words, as pocketsphinx's
+    times did live after a vocabulary change) is kept; given the pacer as the voice, the Ear held
+    the line "sounding" and dropped it as the line's own echo."""
+    from coach.content import load_content
+    from coach.listen.ear import Ear
+    from coach.listen.echo.self_speech import SelfSpeechFilter
+    from coach.run.played import hear_played
+    from fakes import FixedRatio, ScriptedStops
+
+    line = "Stay here and keep breathing. Say released, or stop."
+    pacer = np.tile(breath_cycle(2.0, 2.0, RATE), 2)[:5 * RATE] * 2.0
+    voice = np.zeros(5 * RATE, np.float32)
+    voice[:RATE] = 0.1 * np.sin(np.arange(RATE) * 2 * np.pi * 300 / RATE)
+    played, voice16 = (np.round((pacer + voice) * 32767).astype(np.int16),
+                       np.round(voice * 32767).astype(np.int16))
+    kept = {}
+    for apart in (True, False):
+        echo = FixedRatio(0.5)
+        seen: list = []
+        echo.process = lambda mic, ref, seen=seen: (seen.append(ref.copy()), mic)[1]
+        ear = Ear(ScriptedStops([(3.0, 3.4)]), load_content(), echo, SelfSpeechFilter())
+        ear.listen_for(frozenset({"stop"}))
+        heard = []
+        for i in range(0, 5 * RATE, 800):
+            playing = line if i < RATE else None
+            mic = np.zeros(800, np.int16)
+            if apart:
+                heard += hear_played(ear, mic, i / RATE, played[i:i + 800], voice16[i:i + 800],
+                                     playing)
+            else:
+                heard += ear.hear(mic, i / RATE, reference=played[i:i + 800], now_playing=playing)
+        assert np.array_equal(np.concatenate(seen), played[:len(seen) * 800])  # all played
+        kept[apart] = [h.intent for h in heard]
+    assert kept == {True: ["stop"], False: []}

@@ -70,6 +70,7 @@ class Player:
         self._pending: list[tuple[int, float]] = []
         self._scratch = np.zeros(max_block, dtype=np.float32)
         self._ring = np.zeros(int(ring_seconds * rate), dtype=np.float32)
+        self._voice_ring = np.zeros_like(self._ring)  # the same, without the loop under the voice
         self._written = 0
         n_blocks = int(ring_seconds * rate) // max(1, max_block // 4) + 16
         self._block_t = np.zeros(n_blocks, dtype=np.float64)
@@ -87,6 +88,9 @@ class Player:
         self._ramp_up = np.linspace(0.0, 1.0, self._fade_len, dtype=np.float32)
         self._ramp_down = np.ascontiguousarray(self._ramp_up[::-1])
         self._bed_scratch = np.zeros(max_block, dtype=np.float32)
+        self._voice_scratch = np.zeros(max_block, dtype=np.float32)
+        self.voice_block = self._voice_scratch[:0]
+        """The voice alone (without the loop under it) in the block ``fill`` returned last."""
 
     # --- caller side -------------------------------------------------------------------------
     def enqueue(self, samples: np.ndarray, utterance_id: int) -> None:
@@ -156,6 +160,8 @@ class Player:
                 self._pending.append((uid, t_dac + k / self.rate))
                 self._current = None
         out[k:] = 0.0
+        self.voice_block = self._voice_scratch[:frames]
+        self.voice_block[:] = out
         self._mix_bed(out)
         self._remember(out, t_dac)
         if self._pending:
@@ -214,6 +220,8 @@ class Player:
         first = min(n, size - start)
         self._ring[start : start + first] = out[:first]
         self._ring[: n - first] = out[first:]
+        self._voice_ring[start : start + first] = self.voice_block[:first]
+        self._voice_ring[: n - first] = self.voice_block[first:]
         b = self._blocks % len(self._block_t)
         self._block_t[b] = t_dac
         self._block_i[b] = self._written
@@ -221,9 +229,12 @@ class Player:
         self._blocks += 1
 
     # --- echo reference ----------------------------------------------------------------------
-    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE) -> np.ndarray:
+    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE,
+                  voice_only: bool = False) -> np.ndarray:
         """What the speaker sounded from stream time ``t_start`` (seconds) for ``n_samples`` at
-        ``rate`` Hertz, as float32 in [-1, 1]; zeros where nothing was (or is yet) known."""
+        ``rate`` Hertz, as float32 in [-1, 1]; zeros where nothing was (or is yet) known.
+        ``voice_only``: the utterances alone, without the loop under them."""
+        ring = self._voice_ring if voice_only else self._ring
         blocks = self._blocks
         written = self._written
         out = np.zeros(n_samples, dtype=np.float32)
@@ -247,9 +258,9 @@ class Player:
         oldest = max(0, written - len(self._ring) + 1)
         ra, rz = max(a, oldest), min(z, written)
         if rz > ra:
-            size = len(self._ring)
+            size = len(ring)
             pos = np.arange(ra, rz) % size
-            seg[ra - a : rz - a] = self._ring[pos]
+            seg[ra - a : rz - a] = ring[pos]
         y = seg if rate == self.rate else soxr.resample(seg, self.rate, rate)
         off = int(round(margin * rate / self.rate))
         got = y[off : off + n_samples]
@@ -315,8 +326,9 @@ class VirtualSpeaker:
     def is_playing(self) -> bool:
         return self._player.is_playing
 
-    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE) -> np.ndarray:
-        return self._player.reference(t_start, n_samples, rate)
+    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE,
+                  voice_only: bool = False) -> np.ndarray:
+        return self._player.reference(t_start, n_samples, rate, voice_only)
 
     def recording(self) -> np.ndarray:
         """Everything played so far (int16 at ``rate`` Hertz), silences included."""

@@ -26,6 +26,7 @@ from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
 from coach.pcm import write_wav as write_pcm_wav
 from coach.run.loop import Performer, run_session
+from coach.run.played import hear_played
 from coach.run.user_script import Reply, ReplyBook
 from coach.session.driver import SessionDriver
 from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
@@ -151,6 +152,7 @@ class _DemoWorld:
         t0 = self.t()
         self._user_speaks()
         coach = self.speaker.fill(BLOCK, t0, t0 + BLOCK / SAMPLE_RATE).copy()
+        voice = self.speaker.voice_block.copy()  # (without the pacer: see coach.run.played)
         finished = []
         while not self.speaker.events.empty():
             p = self.speaker.events.get_nowait()
@@ -164,7 +166,7 @@ class _DemoWorld:
         noise = self.noise * self.rng.standard_normal(BLOCK).astype(np.float32)
         mic16 = float_to_int16(voice + self.gain * self.echo_line[:BLOCK] + noise)
         ref16 = float_to_int16(coach)
-        heard = self.run.ear.hear(mic16, t0, reference=ref16, now_playing=now_playing)
+        heard = hear_played(self.run.ear, mic16, t0, ref16, float_to_int16(voice), now_playing)
         if self.keep_audio:
             self.run.coach_audio.append(ref16)
             self.run.mic_audio.append(mic16)

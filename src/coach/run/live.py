@@ -29,6 +29,7 @@ from coach.errors import CoachError
 from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
 from coach.run.loop import Performer, feed_events
+from coach.run.played import hear_played
 from coach.session.driver import SessionDriver
 from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
                                     Tick)
@@ -97,12 +98,15 @@ class LiveSession:
                 if want is not None:
                     self._want = None
                     self.ear.listen_for(want)
-                ref16 = float_to_int16(spk.reference(block.t_start, len(block.samples)))
+                n = len(block.samples)
+                ref16 = float_to_int16(spk.reference(block.t_start, n))
+                voice16 = float_to_int16(spk.reference(block.t_start, n, voice_only=True)) \
+                    if self.dev.pacer is not None else ref16
                 if self.recorded is not None:
                     self.recorded_reference.append(ref16)
-                t_block = self.now() - len(block.samples) / SAMPLE_RATE
-                for h in self.ear.hear(block.samples, t_block, reference=ref16,
-                                       now_playing=self._now_playing):
+                t_block = self.now() - n / SAMPLE_RATE
+                for h in hear_played(self.ear, block.samples, t_block, ref16, voice16,
+                                     self._now_playing):
                     self.events.put(Heard(h.intent, self.now(), h.text, h.confidence, h.final,
                                           h.alternatives, h.start, h.end))
                 self._last_block = self.clock()
