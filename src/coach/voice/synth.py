@@ -278,6 +278,7 @@ class Synthesizer:
             self._worker.start()
 
     def _work(self) -> None:
+        rendered = 0
         while True:
             try:
                 text = self._ahead.get(timeout=2.0)
@@ -292,6 +293,9 @@ class Synthesizer:
                 with self._quiet:  # a line needed now goes first
                     self._quiet.wait_for(lambda: self._wanted_now == 0, timeout=30.0)
                 self.render(text, keep=False)
+                rendered += 1
+                if rendered == 1:  # the first line (and the model) at once, the rest when idle
+                    _lowest_priority()
             except CoachError:
                 pass  # render() raises it again when the line is needed
             finally:
@@ -330,6 +334,23 @@ class Synthesizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+AHEAD_NICENESS = 19
+"""The render-ahead thread's scheduling priority after its first line (Linux nice: 19 is the
+lowest; the first line, usually the one the session says first, and the model load go at normal
+priority). The neural voice takes a core for a minute on a first session; at normal priority, on
+a loaded 2-core machine, the listener starved (the live tests' coach reported its recognizer
+stalled and dropped a user's "stop" over its voice) and the speaker underran."""
+
+
+def _lowest_priority() -> None:
+    """Lower the calling thread's CPU priority to ``AHEAD_NICENESS`` (Linux threads each have
+    their own; elsewhere nothing)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AHEAD_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 def _read_words(path: Path) -> WordTimes:
