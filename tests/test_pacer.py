@@ -3,6 +3,8 @@ reference, and the pacer in the demo world. The engine's paced breathing: tests/
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -101,8 +103,20 @@ def pacer_entries(log: list[dict]) -> list[dict]:
     return kinds(log, "pacer")
 
 
+def paced_content(tmp_path) -> Path:
+    """A content folder with the shipped lines and intents and the routine "paced": the
+    end-to-end tests' short routine with a breathing step before its hold."""
+    import shutil
+    from coach.paths import PROJECT_ROOT
+    root = tmp_path / "content"
+    (root / "routines").mkdir(parents=True)
+    for name in ("lines.toml", "intents.toml"):
+        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
+    (root / "routines" / "paced.toml").write_text(paced_routine())
+    return root
+
+
 def paced_routine() -> str:
-    """The end-to-end tests' short routine with a breathing step before its hold."""
     from test_live_e2e import SHORT_ROUTINE
     return SHORT_ROUTINE.replace('id = "short"', 'id = "paced"').replace(
         'per_side = ["position", "hold", "roll_off"]',
@@ -120,22 +134,16 @@ cycles = 1
 @pytest.mark.slow
 def test_in_the_demo_the_pacer_sounds_under_the_voice_and_is_not_heard_as_speech(tmp_path) -> None:
     """The demo world (pocketsphinx, echo -20 dB): with the pacer, the speaker's output (which is
-    the echo stage's reference) holds the rising and falling tone through the breathing and the
+    the echo stage's reference) holds the rising and falling sound through the breathing and the
     hold, where no line plays; without it, silence there. The recognizer hears the same in both
     runs (the same renditions of the user's answers, the same intents at the same moments), and
     nothing while the pacer sounds."""
-    import shutil
     from coach.app import build_driver, build_ear, load_recognizer, synthesizer, voice_16k
-    from coach.paths import PROJECT_ROOT
     from coach.run.demo import World, run_demo
     from coach.run.user_script import default_replies
     from coach.voice.user_voice import SimulatedUserVoice
 
-    root = tmp_path / "content"
-    (root / "routines").mkdir(parents=True)
-    for name in ("lines.toml", "intents.toml"):
-        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
-    (root / "routines" / "paced.toml").write_text(paced_routine())
+    root = paced_content(tmp_path)
     coach_voice = voice_16k(synthesizer(tts="pyttsx3"))
     user = SimulatedUserVoice.shared()
     runs = {}
@@ -178,18 +186,12 @@ def test_in_the_demo_the_pacer_sounds_under_the_voice_and_is_not_heard_as_speech
 def test_over_the_pacer_the_users_too_painful_is_heard(tmp_path) -> None:
     """In the demo world, "too painful" said in the hold between lines, over the pacer's echo,
     is heard and eases off."""
-    import shutil
     from coach.app import build_driver, build_ear, load_recognizer, synthesizer, voice_16k
-    from coach.paths import PROJECT_ROOT
     from coach.run.demo import World, run_demo
     from coach.run.user_script import Reply, default_replies
     from coach.voice.user_voice import SimulatedUserVoice
 
-    root = tmp_path / "content"
-    (root / "routines").mkdir(parents=True)
-    for name in ("lines.toml", "intents.toml"):
-        shutil.copy(PROJECT_ROOT / "content" / name, root / name)
-    (root / "routines" / "paced.toml").write_text(paced_routine())
+    root = paced_content(tmp_path)
     content, driver = build_driver("paced", root, {}, history=False)
     ear = build_ear(load_recognizer("pocketsphinx"), content)
     replies = [Reply("hold_start", "too painful", delay=6.0, times=1)] + default_replies(content)
