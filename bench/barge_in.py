@@ -69,7 +69,7 @@ class Narration:
     @classmethod
     def of_content(cls, gap: float = 0.6) -> "Narration":
         """Every content line (placeholders filled) by the coach's synthesizer, ``gap`` s apart."""
-        synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
+        synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS)
         voice = voice_16k(synth)
         parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
         for text in sorted({text for _, text in bc.narration_lines()}):

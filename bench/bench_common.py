@@ -65,7 +65,10 @@ VARIANTS = ("", "+f1", "+f2", "+f3", "+f4", "+m1", "+m3", "+m7", "+Alicia", "+An
 """espeak-ng voice variants (pitch, formants, sex)."""
 RATES = (120, 140, 160, 180, 200)
 """Words per minute."""
-COACH_VOICE, COACH_RATE = "gmw/en-us", 150
+COACH_TTS, COACH_VOICE, COACH_RATE = "pyttsx3", "gmw/en-us", 150
+"""The coach's voice in the suite: espeak-ng through pyttsx3, the voice every recorded figure of
+bench/README.md was measured with (the coach's default is now the neural voice, ``--tts piper``,
+not yet measured by the suite: set COACH_TTS, COACH_VOICE, COACH_RATE = "piper", None, None)."""
 
 FILL = {"side": "right", "sides": "one side, then the other", "time": "one minute", "n": "3", "inhale": "5", "exhale": "5",
         "seconds": "30", "minutes": "2", "options": "stop, pause, repeat, or help",

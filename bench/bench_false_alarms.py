@@ -74,7 +74,7 @@ def narration_task(seed: int, echo_db: float, kind: str, vocab: str = "all") -> 
     from coach.app import build_ear, synthesizer
     c = bc.content()
     rng = np.random.default_rng([seed, int(-echo_db)])
-    synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
+    synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS)
     import soxr
     played, texts = [], []  # per-sample line text (or None)
     for _, text in bc.narration_lines(c):

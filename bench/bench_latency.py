@@ -179,7 +179,7 @@ def run_trial(plan: dict, kind: str, content_root: str) -> dict:
     from coach.app import build_ear, synthesizer, voice_16k
 
     c = load_content("bench", Path(content_root))
-    coach_synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0)
+    coach_synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS)
     coach_voice = voice_16k(coach_synth)
     stop_spec = bc.VoiceSpec(plan["voice"], plan["rate"], plan["pitch"])
     stop_audio = bc.say("stop", stop_spec)

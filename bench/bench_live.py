@@ -112,6 +112,7 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
     t_launch = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "coach", "--content", content, "session",
                              "--routine", "bench", "--no-mic-check", "--backend", BACKEND,
+                             "--tts", bc.COACH_TTS,
                              "--events", str(events)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     line = render(bc.fill(bc.content().lines[target]))
@@ -193,7 +194,7 @@ def main() -> int:
     os.environ.update(env)
     rng = np.random.default_rng([a.seed, 55])
     from coach.app import synthesizer, voice_16k
-    render = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0))
+    render = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS))
     trials = []
     try:
         spk, mic = Recorder("coach_speaker.monitor"), Recorder("coach_mic")

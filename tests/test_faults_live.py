@@ -113,7 +113,8 @@ def test_synthesis_failure_falls_back_to_the_espeak_program(monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("driver failed")
     monkeypatch.setattr(pyttsx3, "init", broken)
-    r = Synthesizer(voice="gmw/en-us", rate_wpm=150).render("Roll gently off the ball onto your side.")
+    r = Synthesizer(voice="gmw/en-us", rate_wpm=150, engine="pyttsx3").render(
+        "Roll gently off the ball onto your side.")
     assert r.duration > 1.0 and abs(int(r.samples.astype("int32").max())) > 1000
 
 
@@ -131,7 +132,7 @@ def test_recognizer_that_stalls_or_dies_ends_the_session_safely(pulse_server, sh
 
     content = load_content("short", short_content)
     rec = Stalling(load_recognizer("pocketsphinx"), after=40, die=die)
-    synth = Synthesizer(voice="gmw/en-us")
+    synth = Synthesizer(voice="gmw/en-us", engine="pyttsx3")
 
     def render(text):
         r = synth.render(text)

@@ -98,9 +98,9 @@ def short_content(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def user_voice():
-    """The test user's voice: a neural voice (Piper), distinct from the coach's espeak-ng."""
-    from coach.voice.user_voice import PiperUserVoice
-    voice = PiperUserVoice()
+    """The test user's voice: the neural voice made higher and quicker, unlike the coach's."""
+    from coach.voice.user_voice import SimulatedUserVoice
+    voice = SimulatedUserVoice()
 
     def say(words: str) -> tuple[np.ndarray, int]:  # a new rendition each time, as a person
         return voice.int16(words, fresh=True), 16000
@@ -253,7 +253,7 @@ def test_stop_over_narration_silences_the_speaker_within_500_ms(pulse_server, sh
             cut_at = (i - 4) * 0.02 + t0
             break
     from coach.voice.synth import Synthesizer
-    stopping = Synthesizer(voice="gmw/en-us", rate_wpm=150).render(
+    stopping = Synthesizer().render(  # the coach's voice, from the cache it rendered it into
         "Stopping. Roll gently off the ball onto your side.")
     import soxr
     tmpl = soxr.resample(stopping.samples.astype(np.float32) / 32768, stopping.rate, 16000)

@@ -3,7 +3,9 @@
 * "stop" ends the session from every state within one engine step;
 * no hold runs past its maximum;
 * no session gets onto the ball after a "yes" to a screening question;
-* the coach never says two lines at once.
+* the coach never says two lines at once;
+* the breathing pacer sounds only in the breathing and the hold, and "stop" silences it in the
+  same step as the voice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from coach.content import INTENTS
 from coach.session.driver import SessionDriver
 from coach.session.engine import Engine, Phase
 from coach.session.eventlog import EventLog
-from coach.session.messages import Fault, FaultKind, Heard, LineDone, Say, Silence, Tick
+from coach.session.messages import Fault, FaultKind, Heard, LineDone, Pacer, Say, Silence, Tick
 from coach.session.plan import Screening, SessionPlan
 from sessions import content
 
@@ -95,6 +97,9 @@ def _check(driver: SessionDriver, steps: list, stop_at: int | None) -> None:
             # from this very state, "stop" ends the session in one step (the engine is pure: fork it)
             after, actions = engine.step(s, Heard("stop", t))
             assert after.phase is Phase.ENDED, f"stop did not end the session from {s.phase}"
+            paces = [a.pace for a in actions if isinstance(a, Pacer)]
+            assert after.pacing is None and paces == ([None] if s.pacing else []), \
+                f"stop left the pacer on from {s.phase}: {paces}"
             # and with nothing heard ever again, the clock alone ends any hold by its maximum
             if s.hold is not None:
                 fork, tt = s, t
@@ -102,6 +107,8 @@ def _check(driver: SessionDriver, steps: list, stop_at: int | None) -> None:
                     tt += TICK_MAX
                     fork, _ = engine.step(fork, Tick(tt))
                 assert fork.hold is None, "a hold ran past its maximum with nothing heard"
+        if s.pacing is not None:
+            assert s.phase in (Phase.BREATHE, Phase.HOLD), f"the pacer sounds in {s.phase}"
         if s.hold is not None:
             assert t - s.hold.started <= s.hold.max_due - s.hold.started + TICK_MAX + 1e-6
             assert s.hold.max_due - s.hold.started <= 180 + 1e-6

@@ -33,7 +33,7 @@ SETTINGS_MISTAKES = [
     ('rate = "fast"', ["'rate' is 'fast'", "words per minute"]),
     ("rate = 1000", ["'rate' is 1000", "80 to 300"]),
     ("volume = 1.5", ["'volume' is 1.5", "0 to 1"]),
-    ('tts = "festival"', ["'tts' is 'festival'", "'pyttsx3' or 'piper'"]),
+    ('tts = "festival"', ["'tts' is 'festival'", "'piper' or 'pyttsx3'"]),
     ('sides = "middle"', ["'sides'", "'both' or 'left' or 'right'"]),
     ("pace = [4, 5, 6]", ["'pace' is a list", "one number, or two"]),
     ("pace = 40", ["'pace' is 40", "each from 1 to 20"]),
@@ -92,7 +92,7 @@ def test_a_flag_beats_the_file_which_beats_the_default():
     path = write_settings("rate = 120\nvolume = 0.5\nsides = \"left\"\npace = [4, 6]\n")
     args = parse("session", "--volume", "0.8", "--side", "right")
     assert (args.rate, args.volume, args.side, args.pace, args.voice) == (
-        120, 0.8, "right", (4.0, 6.0), "gmw/en-us")
+        120, 0.8, "right", (4.0, 6.0), None)
     where = {k: (s.origin, s.where) for k, s in args.settings.items()}
     assert where["rate"] == (Origin.FILE, f"{path}:1")
     assert where["volume"] == (Origin.FLAG, "flag --volume")
@@ -113,8 +113,8 @@ def test_a_flag_is_checked_like_the_file(capsys):
 
 
 def test_an_option_another_module_adds_picks_its_setting_up_by_name():
-    """``--tts`` and ``--pacer`` come from another branch: the file feeds whatever option has the
-    key's destination, and a flag still wins."""
+    """An option added by another module (here its own parser): the file feeds whatever option
+    has the key's destination, and a flag still wins."""
     write_settings('tts = "piper"\npacer = true\n')
     p = argparse.ArgumentParser()
     p.add_argument("--tts", choices=("piper", "pyttsx3"), default="pyttsx3")
@@ -138,7 +138,8 @@ def test_coach_config_shows_each_value_and_where_it_came_from(capsys):
     assert "120" in rows["rate"] and f"{path}:2" in rows["rate"]
     assert "true" in rows["short_intro"] and f"{path}:3" in rows["short_intro"]
     assert "left" in rows["sides"] and "flag --side" in rows["sides"]
-    assert "gmw/en-us" in rows["voice"] and rows["voice"].endswith("default")
+    assert "the engine's first voice" in rows["voice"] and rows["voice"].endswith("default")
+    assert "piper" in rows["tts"] and "true" in rows["pacer"]
     assert set(rows) == {"voice", "tts", "rate", "volume", "pace", "pacer", "microphone",
                          "speaker", "sides", "short_intro"}
 

@@ -82,7 +82,7 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
     from coach.listen.ear import Ear
     from coach.app import synthesizer, voice_16k
 
-    synth = synthesizer("gmw/en-us", 150, 1.0)
+    synth = synthesizer()  # the coach's own voice (the neural one)
     voice = voice_16k(synth)
     parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
     for text in ["No.", "Yes.", "Nope."] * 3:

@@ -12,17 +12,13 @@ import numpy as np
 
 from coach.listen.asr.factory import BACKENDS, load_recognizer
 
-__all__ = ["BACKENDS", "COACH_RATE", "COACH_VOICE", "COACH_VOLUME", "USER_VOICE", "build_driver",
-           "build_ear", "load_recognizer", "render_ahead", "synthesizer", "voice_16k"]
+__all__ = ["BACKENDS", "COACH_VOLUME", "TTS_ENGINES", "build_driver", "build_ear",
+           "load_recognizer", "pacer_sound", "render_ahead", "synthesizer", "voice_16k"]
 
-COACH_VOICE = "gmw/en-us"
-"""The coach's default voice (espeak-ng through pyttsx3)."""
-COACH_RATE = 150
-"""The coach's default speaking rate, words per minute."""
+TTS_ENGINES = ("piper", "pyttsx3")
+"""The coach's speech engines (``--tts``): the neural voice (the default), espeak-ng."""
 COACH_VOLUME = 1.0
 """The coach's default volume, 0..1."""
-USER_VOICE = "piper en_US-joe-medium"
-"""The simulated user's voice: a neural voice, distinct from the coach's (coach.voice.user_voice)."""
 
 
 def build_ear(recognizer, content, line_words=None):
@@ -34,10 +30,26 @@ def build_ear(recognizer, content, line_words=None):
     return Ear(recognizer, content, EchoSuppressor(), SelfSpeechFilter(), line_words)
 
 
-def synthesizer(voice: str = COACH_VOICE, rate: int = COACH_RATE, volume: float = COACH_VOLUME):
-    """The coach's synthesizer: ``voice`` id, ``rate`` words per minute, ``volume`` 0..1."""
+def synthesizer(voice: str | None = None, rate: int | None = None, volume: float = COACH_VOLUME,
+                *, tts: str = "piper", log=None):
+    """The coach's synthesizer: engine ``tts`` (``piper``: the neural voice; ``pyttsx3``:
+    espeak-ng), ``voice`` id and ``rate`` words per minute (None: the engine's own), ``volume``
+    0..1. If the engine cannot be used it falls back to the next, and says so once: on stderr
+    and, given the session's event ``log``, as a ``tts_fallback`` entry."""
     from coach.voice.synth import Synthesizer
-    return Synthesizer(voice=voice, rate_wpm=rate, volume=volume)
+
+    def fell_back(why: str) -> None:  # (may run on the render-ahead thread)
+        print(f"coach: {why}", file=sys.stderr, flush=True)
+        if log is not None:
+            log.post("tts_fallback", reason=why)
+    return Synthesizer(voice=voice, rate_wpm=rate, volume=volume, engine=tts,
+                       on_fallback=fell_back)
+
+
+def pacer_sound(rate: int, volume: float = 1.0, enabled: bool = True):
+    """The breathing pacer's sound for a speaker at ``rate`` Hertz (``enabled`` False: silent)."""
+    from coach.voice.pacer import PacerSound
+    return PacerSound(rate, volume, enabled)
 
 
 def voice_16k(synth) -> Callable[[str], np.ndarray]:
@@ -53,12 +65,13 @@ def voice_16k(synth) -> Callable[[str], np.ndarray]:
     return render
 
 
-def render_ahead(synth, content) -> None:
-    """Start rendering every fixed line of ``content`` in the background (lines with
-    placeholders are rendered when said)."""
+def render_ahead(synth, driver) -> None:
+    """Start rendering in the background every line the session of ``driver`` can say that is
+    known before it starts (``Engine.texts_ahead``: the lines in the order they come, with their
+    sides, counts, paces and times filled in)."""
     ahead = getattr(synth, "render_ahead", None)
     if ahead:
-        ahead([t for t in content.lines.values() if "{" not in t])
+        ahead(driver.engine.texts_ahead())
 
 
 def build_driver(routine: str, content_dir: Path | None, info: dict[str, Any], *,

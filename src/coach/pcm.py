@@ -49,6 +49,16 @@ def to_16k_int16(samples: np.ndarray, rate: int) -> np.ndarray:
     return float_to_int16(np.clip(samples, -1.0, 1.0))
 
 
+def active_rms(x: np.ndarray, frame: int = 320) -> float:
+    """RMS over the loudest 30 % of ``frame``-sample frames (320: 20 ms at 16 kHz): the level of
+    speech, ignoring its pauses. In the samples' own scale."""
+    n = len(x) // frame
+    if n == 0:
+        return float(np.sqrt(np.mean(np.asarray(x, float) ** 2) + 1e-12))
+    p = np.sort(np.mean(np.asarray(x[: n * frame], float).reshape(n, frame) ** 2, axis=1))
+    return float(np.sqrt(np.mean(p[-max(1, int(0.3 * n)) :]) + 1e-12))
+
+
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """(float32 mono samples in -1..1, sample rate in Hertz) of a WAV file: any rate, mono or
     several channels (averaged), 8/16/24/32-bit PCM or 32/64-bit float. A file that cannot be

@@ -3,9 +3,9 @@
 ``$XDG_CONFIG_HOME/coach/config.toml`` (default ``~/.config/coach/config.toml``) is a flat TOML
 table; every key is optional::
 
-    voice = "gmw/en-us"     # the coach's voice (`coach voices`)
-    tts = "pyttsx3"         # the synthesis engine: pyttsx3 or piper
-    rate = 150              # words per minute
+    tts = "piper"           # the synthesis engine: piper (neural) or pyttsx3 (espeak-ng)
+    voice = "gmw/en-us"     # the coach's voice, one of the engine's (`coach voices`)
+    rate = 150              # words per minute (default: the voice's own pace)
     volume = 0.8            # 0 to 1
     pace = [4, 6]           # seconds to breathe in and out (one number: both)
     pacer = true            # a breathing sound
@@ -35,7 +35,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from coach.app import COACH_RATE, COACH_VOICE, COACH_VOLUME
+from coach.app import COACH_VOLUME, TTS_ENGINES
 from coach.content import Content
 from coach.content.toml_file import ContentFile, kind_of
 from coach.errors import CoachError
@@ -43,7 +43,6 @@ from coach.paths import config_file
 from coach.session.plan import Choices
 
 SIDES = ("both", "left", "right")
-TTS_ENGINES = ("pyttsx3", "piper")
 
 
 class Invalid(ValueError):
@@ -150,13 +149,14 @@ class SettingSpec:
 
 
 SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("voice", "voice", "--voice", COACH_VOICE, _text),
-    SettingSpec("tts", "tts", "--tts", "pyttsx3", _one_of(*TTS_ENGINES)),
-    SettingSpec("rate", "rate", "--rate", COACH_RATE, _words_per_minute),
+    SettingSpec("voice", "voice", "--voice", None, _text, unset="the engine's first voice"),
+    SettingSpec("tts", "tts", "--tts", TTS_ENGINES[0], _one_of(*TTS_ENGINES)),
+    SettingSpec("rate", "rate", "--rate", None, _words_per_minute,
+                unset="the voice's own pace"),
     SettingSpec("volume", "volume", "--volume", COACH_VOLUME, _volume),
     SettingSpec("pace", "pace", "--pace", None, _pace,
                 unset="last chosen, else the routine's"),
-    SettingSpec("pacer", "pacer", "--pacer", False, _bool),
+    SettingSpec("pacer", "pacer", "--pacer", True, _bool),
     SettingSpec("microphone", "mic", "--mic", None, _device, unset="system default"),
     SettingSpec("speaker", "speaker", "--speaker", None, _device, unset="system default"),
     SettingSpec("sides", "side", "--side", "both", _one_of(*SIDES)),

@@ -15,8 +15,8 @@ import numpy as np
 from coach.cli.config import add_routine_options, cmd_config
 from coach.errors import CoachError
 
-from coach.app import (BACKENDS, COACH_VOICE, USER_VOICE, build_driver, build_ear,
-                       load_recognizer, render_ahead, synthesizer, voice_16k)
+from coach.app import (BACKENDS, TTS_ENGINES, build_driver, build_ear, load_recognizer,
+                       pacer_sound, render_ahead, synthesizer, voice_16k)
 
 
 def load_recognizer_for(args: argparse.Namespace, realtime: bool = True):
@@ -31,14 +31,25 @@ def driver_for(args: argparse.Namespace, info: dict[str, Any], *, history: bool 
 
 
 def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
+    def voice_opts(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--tts", choices=TTS_ENGINES, default="piper",
+                       help="the coach's speech engine: piper (a natural neural voice, the "
+                            "default) or pyttsx3 (espeak-ng)")
+        s.add_argument("--voice", default=None, help="the coach's voice, one of the engine's "
+                       "(see `coach voices`; default: its first)")
+        s.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute "
+                       "(default: the voice's calm pace, about 160; 150 with pyttsx3)")
+        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0 (voice and pacer)")
+        s.add_argument("--routine", default="psoas-ball")
+
     def audio_opts(s: argparse.ArgumentParser, *, devices: bool) -> None:
         s.add_argument("--backend", choices=BACKENDS, default=None,
                        help="recognizer (default: vosk if a vosk model is installed, else whisper)")
         s.add_argument("--model", default=None, help="vosk model folder (or COACH_VOSK_MODEL)")
-        s.add_argument("--voice", default=COACH_VOICE, help="the coach's voice (see `coach voices`)")
-        s.add_argument("--rate", type=int, default=150, help="speaking rate, words per minute")
-        s.add_argument("--volume", type=float, default=1.0, help="0.0 to 1.0")
-        s.add_argument("--routine", default="psoas-ball")
+        voice_opts(s)
+        s.add_argument("--pacer", action=argparse.BooleanOptionalAction, default=True,
+                       help="a soft tone that rises as you breathe in and falls as you breathe "
+                            "out, during the breathing and the hold (default: on)")
         s.add_argument("--events", type=Path, help="also write the event log (JSON Lines) here")
         if devices:
             s.add_argument("--mic", default=None, help="microphone: index or part of its name")
@@ -54,8 +65,8 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
                         "at the same moments to FILE.reference.wav (nothing is recorded otherwise)")
     s.set_defaults(func=cmd_session)
     parser.set_defaults(func_default=cmd_session)
-    for name, default in (("backend", None), ("model", None), ("voice", COACH_VOICE), ("rate", 150),
-                          ("volume", 1.0), ("routine", "psoas-ball"), ("events", None),
+    for name, default in (("backend", None), ("model", None), ("tts", "piper"), ("voice", None),
+                          ("rate", None), ("volume", 1.0), ("pacer", True), ("routine", "psoas-ball"), ("events", None),
                           ("mic", None), ("speaker", None), ("no_mic_check", False), ("record", None)):
         parser.set_defaults(**{name: default})
 
@@ -87,7 +98,11 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 
     s = sub.add_parser("devices", help="list audio devices")
     s.set_defaults(func=cmd_devices)
-    s = sub.add_parser("voices", help="list the synthesizer's voices")
+    s = sub.add_parser("voices", help="list the voices of both speech engines (piper, pyttsx3)")
+    s.add_argument("--prepare", action="store_true",
+                   help="instead, render every line a session says with these voice options into "
+                        "the speech cache now (the first session otherwise does it as it runs)")
+    voice_opts(s)
     s.set_defaults(func=cmd_voices)
     s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
                        "English model")
@@ -98,8 +113,10 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
 # --- commands ---------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from coach.content import load_content
+    from coach.pcm import SAMPLE_RATE
     from coach.run.demo import World, run_demo, write_wav
     from coach.run.user_script import default_replies, load_user_script
+    from coach.voice.user_voice import SimulatedUserVoice
 
     if not (math.isfinite(args.speed) and args.speed >= 0):
         raise CoachError("demo.bad_speed", f"--speed {args.speed:g}: not a speed",
@@ -108,24 +125,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     content = load_content(args.routine, getattr(args, "content", None))
     replies = load_user_script(args.user_script, content) if args.user_script else \
         default_replies(content)
+    content, driver = driver_for(args, {"mode": "demo", "speed": args.speed},
+                                 history=args.history)
+    coach_synth = voice_for(args, driver)  # rendering starts while the recognizer loads
     recognizer = load_recognizer_for(args, realtime=args.speed > 0)
-    info = {"mode": "demo", "recognizer": recognizer.name, "voice": args.voice,
-            "user_voice": USER_VOICE, "speed": args.speed}
-    content, driver = driver_for(args, info, history=args.history)
-    coach_synth = synthesizer(args.voice, args.rate, args.volume)
+    user_synth = SimulatedUserVoice.shared()
+    driver.log.header.update(recognizer=recognizer.name, user_voice=user_synth.name)
     ear = build_ear(recognizer, content, coach_synth.words_of)
-    render_ahead(coach_synth, content)
-    from coach.voice.user_voice import PiperUserVoice
-    user_synth = PiperUserVoice.shared()
     if not args.quiet:
-        print(f"coach demo: listening with {recognizer.name}; the user is simulated "
-              f"({USER_VOICE}); speed {args.speed:g}x", flush=True)
+        print(f"coach demo: listening with {recognizer.name}; the coach speaks with "
+              f"{coach_synth.engine} ({coach_synth.voice}); the user is simulated "
+              f"({user_synth.name}); speed {args.speed:g}x", flush=True)
     status = None if args.quiet else status_line(driver, content)
     with coach_synth:
-        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth, replies,
+        run = run_demo(driver, ear, voice_16k(coach_synth), user_synth.fresh, replies,
                        World(echo_db=args.echo_db, speed=args.speed), keep_audio=bool(args.wav),
                        echo_to=status.print_above if status else None,
-                       on_tick=status.at if status else None)
+                       on_tick=status.at if status else None,
+                       pacer=pacer_sound(SAMPLE_RATE, args.volume, args.pacer))
     if status:
         status.close()
     if args.wav:
@@ -134,6 +151,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"{stats.audio_seconds:.0f} s of audio in {run.wall_seconds:.1f} s; listening CPU "
           f"{stats.cpu_seconds / max(stats.audio_seconds, 1e-9):.3f} s per audio second", flush=True)
     return finish_report(driver, driver.end)
+
+
+def voice_for(args: argparse.Namespace, driver):
+    """The coach's synthesizer from the voice options, already rendering the session's lines
+    ahead; what it speaks with goes into the log's header."""
+    synth = synthesizer(args.voice, args.rate, args.volume, tts=args.tts, log=driver.log)
+    render_ahead(synth, driver)
+    driver.log.header.update(tts=synth.engine, voice=synth.voice, pacer=args.pacer)
+    return synth
 
 
 def cmd_session(args: argparse.Namespace) -> int:
@@ -156,12 +182,12 @@ def cmd_session(args: argparse.Namespace) -> int:
                                               "history": False})
             return cmd_demo(demo_args)
         raise
+    content, driver = driver_for(args, {"mode": "live"})
+    synth = voice_for(args, driver)  # rendering starts while the recognizer loads
     recognizer = load_recognizer_for(args)
-    print(f"coach: listening with {recognizer.name}", flush=True)
-    content, driver = driver_for(args, {"mode": "live", "recognizer": recognizer.name,
-                                          "voice": args.voice})
-    synth = synthesizer(args.voice, args.rate, args.volume)
-    render_ahead(synth, content)
+    driver.log.header["recognizer"] = recognizer.name
+    print(f"coach: listening with {recognizer.name}; speaking with {synth.engine} "
+          f"({synth.voice})", flush=True)
 
     def render(text: str):
         r = synth.render(text)
@@ -172,8 +198,9 @@ def cmd_session(args: argparse.Namespace) -> int:
         if not args.no_mic_check:
             from coach.run.mic_check import mic_check
             mic_check(content, ear, speaker, mic, render)
+        pacer = pacer_sound(speaker.rate, args.volume, args.pacer)
         status = status_line(driver, content)
-        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render),
+        session = LiveSession(driver, ear, LiveDevices(speaker, mic, render, pacer),
                               echo_to=status.print_above, record=args.record is not None,
                               on_tick=status.at)
         try:
@@ -248,9 +275,35 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
+    from coach.voice.espeak import DEFAULT_VOICE
     from coach.voice.synth import list_voices
-    for v in list_voices():
-        print(f"{v.id:24} {getattr(v, 'name', '')}  {','.join(getattr(v, 'languages', []) or [])}")
+    if args.prepare:
+        return prepare_voice(args)
+    voices = list_voices()
+    first_piper = next((v.id for v in voices if v.engine == "piper"), None)
+    print(f"{'engine':8} {'voice (--voice)':28} about")
+    for v in voices:
+        mark = "  * default" if v.id == first_piper else \
+            "  * default for --tts pyttsx3" if v.engine == "pyttsx3" and v.id == DEFAULT_VOICE else ""
+        print(f"{v.engine:8} {v.id:28} {v.name}  {','.join(v.languages)}{mark}")
+    if first_piper is None:
+        print("(no Piper voice installed: run scripts/setup; the coach speaks with pyttsx3)")
+    return 0
+
+
+def prepare_voice(args: argparse.Namespace) -> int:
+    """Render every line known before a session (``Engine.texts_ahead``) that is not cached."""
+    from coach.content import load_content
+    from coach.session.engine import Engine
+    content = load_content(args.routine, getattr(args, "content", None))
+    texts = Engine(content).texts_ahead()
+    with synthesizer(args.voice, args.rate, args.volume, tts=args.tts) as synth:
+        missing = [t for t in texts if not synth.is_cached(t)]
+        if missing:
+            print(f"coach: rendering {len(missing)} of {len(texts)} lines with {synth.engine} "
+                  f"({synth.voice}) into the speech cache, once…", flush=True)
+        for text in missing:
+            synth.render(text, keep=False)
     return 0
 
 

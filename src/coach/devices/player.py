@@ -24,6 +24,8 @@ import soxr
 
 REFERENCE_RATE = 16000
 """Hertz: the rate of the echo reference signal (the recognizer's rate)."""
+BED_FADE = 0.03
+"""Seconds over which a new loop under the voice fades in (and the one before fades out)."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,27 @@ class Player:
         self._pending: list[tuple[int, float]] = []
         self._scratch = np.zeros(max_block, dtype=np.float32)
         self._ring = np.zeros(int(ring_seconds * rate), dtype=np.float32)
+        self._voice_ring = np.zeros_like(self._ring)  # the same, without the loop under the voice
         self._written = 0
         n_blocks = int(ring_seconds * rate) // max(1, max_block // 4) + 16
         self._block_t = np.zeros(n_blocks, dtype=np.float64)
         self._block_i = np.zeros(n_blocks, dtype=np.int64)
         self._blocks = 0
+        # the loop under the voice (the breathing pacer): set by set_bed, mixed in by fill
+        self._bed_request: tuple[int, np.ndarray | None, int] = (0, None, 0)
+        self._bed_seen = 0
+        self._bed: np.ndarray | None = None
+        self._bed_pos = 0
+        self._old_bed: np.ndarray | None = None
+        self._old_pos = 0
+        self._fade_len = max(1, int(BED_FADE * rate))
+        self._fade = 0
+        self._ramp_up = np.linspace(0.0, 1.0, self._fade_len, dtype=np.float32)
+        self._ramp_down = np.ascontiguousarray(self._ramp_up[::-1])
+        self._bed_scratch = np.zeros(max_block, dtype=np.float32)
+        self._voice_scratch = np.zeros(max_block, dtype=np.float32)
+        self.voice_block = self._voice_scratch[:0]
+        """The voice alone (without the loop under it) in the block ``fill`` returned last."""
 
     # --- caller side -------------------------------------------------------------------------
     def enqueue(self, samples: np.ndarray, utterance_id: int) -> None:
@@ -81,6 +99,19 @@ class Player:
     def request_stop(self) -> None:
         """Drop the current and queued utterances at the next ``fill``."""
         self._generation += 1
+
+    def set_bed(self, loop: np.ndarray | None, position: int = 0) -> None:
+        """From the next block, play ``loop`` (float32 at this player's rate) over and over under
+        the utterances, from its sample ``position``, cross-faded from the loop before over
+        ``BED_FADE``; None fades the loop out. ``request_stop`` (the voice's silence) leaves it
+        playing; what it plays is in ``reference`` like the voice."""
+        self._bed_request = (self._bed_request[0] + 1, loop,
+                             position % len(loop) if loop is not None and len(loop) else 0)
+
+    @property
+    def has_bed(self) -> bool:
+        """True while a loop plays (or fades) under the voice."""
+        return self._bed is not None or self._old_bed is not None
 
     @property
     def is_playing(self) -> bool:
@@ -129,6 +160,9 @@ class Player:
                 self._pending.append((uid, t_dac + k / self.rate))
                 self._current = None
         out[k:] = 0.0
+        self.voice_block = self._voice_scratch[:frames]
+        self.voice_block[:] = out
+        self._mix_bed(out)
         self._remember(out, t_dac)
         if self._pending:
             due = [p for p in self._pending if p[1] <= t_now]
@@ -137,6 +171,38 @@ class Player:
                 for uid, t_end in due:
                     self._post(Played(uid, False, t_end))
         return out
+
+    def _mix_bed(self, out: np.ndarray) -> None:
+        """Add the loop under the voice to ``out`` (in place), with any cross-fade under way."""
+        serial, loop, position = self._bed_request
+        if serial != self._bed_seen:
+            self._bed_seen = serial
+            self._old_bed, self._old_pos = self._bed, self._bed_pos
+            self._bed, self._bed_pos = (loop if loop is not None and len(loop) else None), position
+            self._fade = self._fade_len
+        done, f = self._fade_len - self._fade, min(self._fade, len(out))
+        if self._bed is not None:
+            self._bed_pos = self._add_loop(out, self._bed, self._bed_pos, self._ramp_up[done:done + f])
+        if self._old_bed is not None and f:
+            self._old_pos = self._add_loop(out[:f], self._old_bed, self._old_pos,
+                                           self._ramp_down[done:done + f])
+        self._fade -= f
+        if self._fade == 0:
+            self._old_bed = None
+
+    def _add_loop(self, out: np.ndarray, loop: np.ndarray, pos: int, ramp: np.ndarray) -> int:
+        """Add ``loop`` from ``pos`` (wrapping) to ``out``, its first samples times ``ramp``;
+        returns the position after."""
+        buf = self._bed_scratch[:len(out)]
+        k = 0
+        while k < len(out):
+            m = min(len(out) - k, len(loop) - pos)
+            buf[k:k + m] = loop[pos:pos + m]
+            k, pos = k + m, (pos + m) % len(loop)
+        if len(ramp):
+            np.multiply(buf[:len(ramp)], ramp, out=buf[:len(ramp)])
+        np.add(out, buf, out=out)
+        return pos
 
     def flush_pending(self, t_now: float) -> None:
         """Report utterances already sounded by ``t_now`` (when no callback runs, e.g. at close)."""
@@ -154,6 +220,8 @@ class Player:
         first = min(n, size - start)
         self._ring[start : start + first] = out[:first]
         self._ring[: n - first] = out[first:]
+        self._voice_ring[start : start + first] = self.voice_block[:first]
+        self._voice_ring[: n - first] = self.voice_block[first:]
         b = self._blocks % len(self._block_t)
         self._block_t[b] = t_dac
         self._block_i[b] = self._written
@@ -161,9 +229,12 @@ class Player:
         self._blocks += 1
 
     # --- echo reference ----------------------------------------------------------------------
-    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE) -> np.ndarray:
+    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE,
+                  voice_only: bool = False) -> np.ndarray:
         """What the speaker sounded from stream time ``t_start`` (seconds) for ``n_samples`` at
-        ``rate`` Hertz, as float32 in [-1, 1]; zeros where nothing was (or is yet) known."""
+        ``rate`` Hertz, as float32 in [-1, 1]; zeros where nothing was (or is yet) known.
+        ``voice_only``: the utterances alone, without the loop under them."""
+        ring = self._voice_ring if voice_only else self._ring
         blocks = self._blocks
         written = self._written
         out = np.zeros(n_samples, dtype=np.float32)
@@ -187,9 +258,9 @@ class Player:
         oldest = max(0, written - len(self._ring) + 1)
         ra, rz = max(a, oldest), min(z, written)
         if rz > ra:
-            size = len(self._ring)
+            size = len(ring)
             pos = np.arange(ra, rz) % size
-            seg[ra - a : rz - a] = self._ring[pos]
+            seg[ra - a : rz - a] = ring[pos]
         y = seg if rate == self.rate else soxr.resample(seg, self.rate, rate)
         off = int(round(margin * rate / self.rate))
         got = y[off : off + n_samples]
@@ -247,12 +318,17 @@ class VirtualSpeaker:
         self._player.request_stop()
         return t
 
+    def set_bed(self, loop: np.ndarray | None, position: int = 0) -> None:
+        """A loop under the voice (``Player.set_bed``), at this speaker's rate."""
+        self._player.set_bed(loop, position)
+
     @property
     def is_playing(self) -> bool:
         return self._player.is_playing
 
-    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE) -> np.ndarray:
-        return self._player.reference(t_start, n_samples, rate)
+    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE,
+                  voice_only: bool = False) -> np.ndarray:
+        return self._player.reference(t_start, n_samples, rate, voice_only)
 
     def recording(self) -> np.ndarray:
         """Everything played so far (int16 at ``rate`` Hertz), silences included."""

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from coach.errors import CoachError
-from coach.pcm import SAMPLE_RATE, read_wav_16k
+from coach.pcm import SAMPLE_RATE, active_rms, read_wav_16k  # noqa: F401 (active_rms: re-exported)
 
 def speak(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
     """``text`` spoken by espeak-ng (``voice``, ``speed`` words per minute) as 16 kHz int16."""
@@ -53,15 +53,6 @@ def room_echo(played: np.ndarray, gain_db: float, delay: float, reverb: float = 
     out = np.zeros(len(played))
     out[lag:] = wet[: len(played) - lag]
     return out * 10 ** (gain_db / 20)
-
-
-def active_rms(x: np.ndarray, frame: int = 320) -> float:
-    """RMS over the loudest 30 % of 20 ms frames (speech level, ignoring pauses)."""
-    n = len(x) // frame
-    if n == 0:
-        return float(np.sqrt(np.mean(np.asarray(x, float) ** 2) + 1e-12))
-    p = np.sort(np.mean(np.asarray(x[: n * frame], float).reshape(n, frame) ** 2, axis=1))
-    return float(np.sqrt(np.mean(p[-max(1, int(0.3 * n)) :]) + 1e-12))
 
 
 @dataclass(frozen=True)

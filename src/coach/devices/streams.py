@@ -226,14 +226,21 @@ class Speaker:
                 self._restarting = False
             return t
 
+    def set_bed(self, loop: np.ndarray | None, position: int = 0) -> None:
+        """Loop ``loop`` (float32 at ``self.rate``) under the voice from sample ``position``;
+        None fades it out (``Player.set_bed``). ``stop`` silences the voice only."""
+        self._player.set_bed(loop, position)
+
     @property
     def is_playing(self) -> bool:
         return self._player.is_playing
 
-    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE) -> np.ndarray:
+    def reference(self, t_start: float, n_samples: int, rate: int = REFERENCE_RATE,
+                  voice_only: bool = False) -> np.ndarray:
         """What the speaker sounded from stream time ``t_start`` for ``n_samples`` at ``rate``
-        Hertz (float32 in [-1, 1]), for echo cancellation against ``MicBlock``s."""
-        return self._player.reference(t_start, n_samples, rate)
+        Hertz (float32 in [-1, 1]), for echo cancellation against ``MicBlock``s; ``voice_only``:
+        the voice alone, without the pacer under it."""
+        return self._player.reference(t_start, n_samples, rate, voice_only)
 
     def close(self) -> None:
         self._closing = True

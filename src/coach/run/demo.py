@@ -1,7 +1,8 @@
 """``coach demo``: the whole session with no sound card, in an in-process audio world.
 
 Time comes from the audio itself: the world advances in 50 ms blocks. Each block, the speaker's
-``Player`` plays the next 50 ms of the coach's synthesized voice; a simulated user (the Piper
+``Player`` plays the next 50 ms of the coach's synthesized voice (and the breathing pacer under
+it); a simulated user (the Piper
 voice, unlike the coach's) speaks what the user script says; the "microphone" hears the user plus
 an echo of the coach (attenuated, delayed) plus a little noise; the same listening stage as a live
 session (echo suppressor, recognizer, self-speech filter) turns that into intents, and the one
@@ -10,7 +11,6 @@ session loop (``coach.run.loop``) feeds them to the engine.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +23,11 @@ from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
 from coach.pcm import write_wav as write_pcm_wav
 from coach.run.loop import Performer, run_session, signals_end_the_session
+from coach.run.played import hear_played
 from coach.run.user_script import Reply, ReplyBook
 from coach.session.driver import SessionDriver
-from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
+from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
+                                    Tick)
 
 BLOCK = 800
 """Samples per world step: 50 ms at 16 kHz."""
@@ -84,8 +86,9 @@ class _DemoWorld:
     def __init__(self, run: DemoRun, coach_voice: Callable[[str], np.ndarray],
                  user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World,
                  keep_audio: bool, echo_to: Callable[[str], None] | None,
-                 on_tick: Callable[[float], None] | None = None) -> None:
+                 on_tick: Callable[[float], None] | None = None, pacer=None) -> None:
         self.run, self.world, self.keep_audio = run, world, keep_audio
+        self.pacer = pacer
         self.coach_voice, self.user_voice = coach_voice, user_voice
         self.say_out = echo_to or (lambda _s: None)
         self.speaker, self.user, self.book = Player(SAMPLE_RATE, BLOCK), UserVoice(), ReplyBook(replies)
@@ -121,6 +124,10 @@ class _DemoWorld:
     def listen(self, intents: frozenset[str]) -> None:
         self.run.ear.listen_for(intents)
 
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        if self.pacer is not None:
+            self.speaker.set_bed(*self.pacer.loop_for(pace, self.t()))
+
     def end(self, end: End, t: float) -> None:
         self.ending_at = self.t()
 
@@ -143,6 +150,7 @@ class _DemoWorld:
         t0 = self.t()
         self._user_speaks()
         coach = self.speaker.fill(BLOCK, t0, t0 + BLOCK / SAMPLE_RATE).copy()
+        voice = self.speaker.voice_block.copy()  # (without the pacer: see coach.run.played)
         finished = []
         while not self.speaker.events.empty():
             p = self.speaker.events.get_nowait()
@@ -156,7 +164,7 @@ class _DemoWorld:
         noise = self.noise * self.rng.standard_normal(BLOCK).astype(np.float32)
         mic16 = float_to_int16(voice + self.gain * self.echo_line[:BLOCK] + noise)
         ref16 = float_to_int16(coach)
-        heard = self.run.ear.hear(mic16, t0, reference=ref16, now_playing=now_playing)
+        heard = hear_played(self.run.ear, mic16, t0, ref16, float_to_int16(voice), now_playing)
         if self.keep_audio:
             self.run.coach_audio.append(ref16)
             self.run.mic_audio.append(mic16)
@@ -202,12 +210,14 @@ class _DemoWorld:
 def run_demo(driver: SessionDriver, ear: Ear, coach_voice: Callable[[str], np.ndarray],
              user_voice: Callable[[str], np.ndarray], replies: list[Reply], world: World = World(),
              *, keep_audio: bool = False, echo_to: Callable[[str], None] | None = None,
-             on_tick: Callable[[float], None] | None = None) -> DemoRun:
+             on_tick: Callable[[float], None] | None = None, pacer=None) -> DemoRun:
     """Run a session in the audio world. ``*_voice(text)`` return float32 samples at 16 kHz;
-    ``on_tick`` is told the session seconds of each block. Ctrl-C, SIGTERM and SIGHUP end it as
-    stopped, at once."""
+    ``on_tick`` is told the session seconds of each block; ``pacer``: a
+    ``coach.voice.pacer.PacerSound`` at 16 kHz (None: no pacer). Ctrl-C, SIGTERM and SIGHUP end
+    it as stopped, at once."""
     run = DemoRun(driver, ear)
-    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to, on_tick)
+    w = _DemoWorld(run, coach_voice, user_voice, replies, world, keep_audio, echo_to, on_tick,
+                   pacer)
     wall0 = time.monotonic()
     with signals_end_the_session(w.interrupted.append):
         run_session(w.performer, w.events(wall0), 0.0)

@@ -8,7 +8,8 @@ Threads, each with one job, talking through one queue of events to the main loop
 * main thread: ``events`` waits on that queue, adds a ``Tick`` every 50 ms and the watchdogs'
   faults (a stalled listener, a line that never finished playing, Ctrl-C), and the one session
   loop (``coach.run.loop``) feeds them to the engine and performs its actions here (``say`` →
-  synthesis and playback, ``silence``, ``listen`` → the listener's vocabulary).
+  synthesis and playback, ``silence``, ``listen`` → the listener's vocabulary, ``pace`` → the
+  breathing pacer's loop under the voice).
 
 Only this module and ``coach.run.demo`` touch real time; the engine never does.
 """
@@ -26,9 +27,11 @@ import numpy as np
 from coach.errors import CoachError
 from coach.listen.ear import Ear, log_filtered
 from coach.pcm import SAMPLE_RATE, float_to_int16
-from coach.run.loop import Performer, run_session, signals_end_the_session
+from coach.run.loop import Performer, feed_events, signals_end_the_session
+from coach.run.played import hear_played
 from coach.session.driver import SessionDriver
-from coach.session.messages import End, Event, Fault, FaultKind, Heard, LineDone, Say, Tick
+from coach.session.messages import (BreathPace, End, Event, Fault, FaultKind, Heard, LineDone, Say,
+                                    Tick)
 
 TICK = 0.05
 """Seconds between clock ticks of the main loop."""
@@ -48,6 +51,8 @@ class LiveDevices:
     """``coach.devices.streams.Microphone`` (read → MicBlock)."""
     render: Callable[[str], tuple[np.ndarray, int]]
     """text → (samples, rate): the coach's voice."""
+    pacer: Any = None
+    """``coach.voice.pacer.PacerSound`` at the speaker's rate (None: no pacer)."""
 
 
 class LiveSession:
@@ -93,12 +98,15 @@ class LiveSession:
                 if want is not None:
                     self._want = None
                     self.ear.listen_for(want)
-                ref16 = float_to_int16(spk.reference(block.t_start, len(block.samples)))
+                n = len(block.samples)
+                ref16 = float_to_int16(spk.reference(block.t_start, n))
+                voice16 = float_to_int16(spk.reference(block.t_start, n, voice_only=True)) \
+                    if self.dev.pacer is not None else ref16
                 if self.recorded is not None:
                     self.recorded_reference.append(ref16)
-                t_block = self.now() - len(block.samples) / SAMPLE_RATE
-                for h in self.ear.hear(block.samples, t_block, reference=ref16,
-                                       now_playing=self._now_playing):
+                t_block = self.now() - n / SAMPLE_RATE
+                for h in hear_played(self.ear, block.samples, t_block, ref16, voice16,
+                                     self._now_playing):
                     self.events.put(Heard(h.intent, self.now(), h.text, h.confidence, h.final,
                                           h.alternatives, h.start, h.end))
                 self._last_block = self.clock()
@@ -135,6 +143,10 @@ class LiveSession:
 
     def listen(self, intents: frozenset[str]) -> None:
         self._want = intents
+
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        if self.dev.pacer is not None:
+            self.dev.speaker.set_bed(*self.dev.pacer.loop_for(pace, self.now()))
 
     def end(self, end: End, t: float) -> None:
         pass
@@ -186,9 +198,17 @@ class LiveSession:
                    threading.Thread(target=self._forward_played, name="coach-played", daemon=True)]
         try:
             with signals_end_the_session(self._on_signal):
-                for th in threads:
-                    th.start()
-                run_session(self.performer, self._events(max_seconds), self.now())
+                threads[1].start()
+                # The listener starts once the session has said what it listens for: the Ear
+                # counts blocks it got before any vocabulary but its recognizer never heard them,
+                # and then looks the words' echo ratios up that much too early (the first line,
+                # rendered by the neural voice on an empty cache, took 1.3 s: the user's "no" and
+                # "stop" were judged by the echo of other moments, ratio 0.0, and dropped).
+                # Blocks wait queued.
+                self.performer.start(self.now())
+                self._last_block = self.clock()
+                threads[0].start()
+                feed_events(self.performer, self._events(max_seconds))
                 self._drain_final_lines()
         finally:
             self._stop.set()

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Protocol
 
 from coach.session.driver import SessionDriver
-from coach.session.messages import Action, End, Event, LineDone, Listen, Say, Silence, Tick
+from coach.session.messages import (Action, BreathPace, End, Event, LineDone, Listen, Pacer, Say,
+                                    Silence, Tick)
 
 
 class Output(Protocol):
@@ -28,6 +29,9 @@ class Output(Protocol):
 
     def listen(self, intents: frozenset[str]) -> None:
         """From now on, listen only for these intents."""
+
+    def pace(self, pace: BreathPace | None, t: float) -> None:
+        """The breathing pacer follows ``pace`` from now on (None: silent at once)."""
 
     def end(self, end: End, t: float) -> None:
         """The session ended; its last lines may still be playing."""
@@ -75,6 +79,8 @@ class Performer:
                 self.driver.log.write(self.clock() if self.clock else t, "speaker_stopped")
             elif isinstance(a, Listen):
                 self.output.listen(a.intents)
+            elif isinstance(a, Pacer):
+                self.output.pace(a.pace, t)
             elif isinstance(a, End):
                 self.output.end(a, t)
 

@@ -75,6 +75,9 @@ class Simulation:
     def listen(self, intents: frozenset[str]) -> None:
         pass
 
+    def pace(self, pace, t: float) -> None:
+        pass  # no audio: the pace is in the log
+
     def end(self, end: End, t: float) -> None:
         pass
 

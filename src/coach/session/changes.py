@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from coach.content import Step, StepKind, Timing
-from coach.session.messages import Action, End, Outcome, Record, Silence
+from coach.session.messages import Action, BreathPace, End, Outcome, Pacer, Record, Silence
 from coach.session.speech import Speech
 from coach.session.state import ALWAYS, SAFETY_TIMERS, Phase, State
 
@@ -94,9 +94,35 @@ def finish(s: State, outcome: Outcome) -> State:
 
 def end(s: State, out: list[Action], reason: str) -> State:
     outcome = s.outcome or Outcome.STOPPED
+    s = pacer_off(s, out)
     out.append(Record("session_end", {"outcome": outcome.value, "reason": reason}))
     out.append(End(outcome, reason))
     return replace(s, phase=Phase.ENDED, outcome=outcome, timers=(), queue=())
+
+
+# --- the breathing pacer ----------------------------------------------------------------------
+def pacer_off(s: State, out: list[Action]) -> State:
+    """Silence the pacer now (with the voice, when the session stops)."""
+    if s.pacing is not None:
+        out.append(Pacer(None))
+    return replace(s, pacing=None, inhale_at=None)
+
+
+def follow_breath(s: State, t: float, out: list[Action]) -> State:
+    """Keep the paced breathing's anchor and tell the pacer when the pace changes: outside the
+    breathing and the hold there is no anchor; a hold without one starts with an in-breath now
+    (the breathing step anchors at its first "breathe in"); a ``Pacer`` goes out whenever the
+    paced breathing differs from what the pacer was last told."""
+    if s.phase not in (Phase.BREATHE, Phase.HOLD):
+        if s.inhale_at is not None:
+            s = replace(s, inhale_at=None)
+    elif s.phase is Phase.HOLD and s.hold is not None and s.inhale_at is None:
+        s = replace(s, inhale_at=t)
+    now = s.breath_pace
+    if now != s.pacing:
+        out.append(Pacer(now))
+        s = replace(s, pacing=now)
+    return s
 
 
 # --- rules the handlers consult ---------------------------------------------------------------
@@ -158,14 +184,19 @@ def time_left(s: State, t: float, speech: Speech) -> tuple[str, str]:
     return speech.line("no_timer")
 
 
-def pace(s: State, which: str, tm: Timing, speech: Speech, out: list[Action]) -> State:
-    """Slower or faster: one step of breathing pace, within the routine's limits, said at once."""
+def pace(s: State, which: str, t: float, tm: Timing, speech: Speech, out: list[Action]) -> State:
+    """Slower or faster: one step of breathing pace, within the routine's limits, said at once;
+    the pacer carries the breath under way on at the new pace (``BreathPace.retimed``), and the
+    breathing step's next cue follows it."""
     delta = tm.breath_step if which == "slower" else -tm.breath_step
     b_in = min(tm.breath_max, max(tm.breath_min, s.breath_in + delta))
     b_out = min(tm.breath_max, max(tm.breath_min, s.breath_out + delta))
     key = "pace_limit" if (b_in, b_out) == (s.breath_in, s.breath_out) else f"pace_{which}"
     if key != "pace_limit":
         out.append(Record("pace", {"breath_in": b_in, "breath_out": b_out}))
+    if s.inhale_at is not None:
+        was = BreathPace(s.breath_in, s.breath_out, s.inhale_at)
+        s = cancel_timer(replace(s, inhale_at=was.retimed(b_in, b_out, t).inhale_at), "breath")
     s = replace(s, breath_in=b_in, breath_out=b_out)
     return interject(s, speech.line(key, inhale=f"{b_in:g}", exhale=f"{b_out:g}"), out)
 

@@ -27,9 +27,14 @@ from coach.session.messages import (
 from coach.session.plan import Screening, SessionPlan
 from coach.session.speech import Speech
 from coach.session.state import Hold, Phase, State
-from coach.session.changes import (after_side, cancel_timer, end, end_hold, finish, has_timer,
-                                   hold_cues, interject, listen_set, pace, restore_timers,
-                                   set_timer, silence, suspend, time_left, today_sides)
+from coach.session.changes import (after_side, cancel_timer, end, end_hold, finish,
+                                   follow_breath, has_timer, hold_cues, interject, listen_set,
+                                   pace, pacer_off, restore_timers, set_timer, silence, suspend,
+                                   time_left, today_sides)
+
+
+TURN_SLACK = 1e-3
+"""Seconds past a breath's turn at which its direction is read (a timer fires at the turn)."""
 
 
 class Engine:
@@ -129,7 +134,7 @@ class Engine:
         return self._resume(s, ev.t, out, "lighter")
 
     def _on_pace(self, s: State, ev: Heard, out: list[Action]) -> State:
-        return pace(s, ev.intent, self.timing, self.speech, out)
+        return pace(s, ev.intent, ev.t, self.timing, self.speech, out)
 
     def _on_health_changed(self, s: State, ev: Heard, out: list[Action]) -> State:
         if s.pos > self._screening_pos():
@@ -157,7 +162,9 @@ class Engine:
             return set_timer(s, "reprompt", t + self.timing.reprompt_after)
         if s.phase is Phase.BREATHE and not has_timer(s, "breath"):
             length = s.breath_in if s.breaths % 2 == 0 else s.breath_out
-            return set_timer(s, "breath", max(t, s.spoke_at + length))
+            pace_now = s.breath_pace  # the next turn of the paced breath, once it is anchored
+            due = pace_now.next_turn(t) if pace_now else max(t, s.spoke_at + length)
+            return set_timer(s, "breath", due)
         if s.phase is Phase.FINISH:
             return end(s, out, "")
         return s
@@ -203,7 +210,9 @@ class Engine:
             s = replace(s, breaths=s.breaths + 1)
             if s.breaths >= 2 * step.cycles:
                 return self._next(s, t, out)
-            key = step.inhale if s.breaths % 2 == 0 else step.exhale
+            pace_now = s.breath_pace
+            inhale = pace_now.inhaling(t + TURN_SLACK) if pace_now else s.breaths % 2 == 0
+            key = step.inhale if inhale else step.exhale
             return replace(s, queue=s.queue + (self.speech.line(key),))
         if name == "rest":  # the rest is over: wait for the user, as at any prompt
             return replace(s, phase=Phase.NARRATE, awaiting=frozenset({READY}),
@@ -375,6 +384,9 @@ class Engine:
                 last = s.last_line if key in self.speech.not_repeated else (key, text)
                 s = replace(s, queue=rest, speaking=(s.next_id, key, text), spoke_at=t,
                             next_id=s.next_id + 1, last_line=last)
+                if s.phase is Phase.BREATHE and s.inhale_at is None and \
+                        key == self.current_step(s).inhale:
+                    s = replace(s, inhale_at=t)  # the paced breath starts with this "breathe in"
             if s.speaking is not None:
                 break
             before = s
@@ -383,6 +395,7 @@ class Engine:
                 break
         if s.phase is Phase.ENDED:
             return s, out
+        s = follow_breath(s, t, out)
         listen = frozenset() if s.deaf else listen_set(s, self.current_step(s), self._screening_pos())
         if listen != s.listening:
             out.append(Listen(listen))
@@ -390,7 +403,7 @@ class Engine:
         return s, out
 
     def _stop(self, s: State, t: float, out: list[Action], reason: str) -> State:
-        s = silence(s, out)
+        s = pacer_off(silence(s, out), out)
         if s.phase is Phase.FINISH:
             return end(s, out, reason)
         out.append(Record("stop", {"step": self._sid(s)}))
@@ -411,6 +424,10 @@ class Engine:
 
     def _hold_step(self) -> Step:
         return next(st for st, _ in self.steps if st.kind is StepKind.HOLD)
+
+    def texts_ahead(self) -> list[str]:
+        """Every text this session can say that is known before it starts (``Speech.ahead``)."""
+        return self.speech.ahead(self.steps, self.timing, self.plan, self._hold_seconds())
 
     def _hold_seconds(self) -> float:
         step = self._hold_step()

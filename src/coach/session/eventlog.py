@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from coach.errors import CoachError
-from coach.session.messages import (Action, End, Event, Fault, Heard, LineDone, Listen, Record, Say,
-                                    Silence, Tick)
+from coach.session.messages import (Action, End, Event, Fault, Heard, LineDone, Listen, Pacer,
+                                    Record, Say, Silence, Tick)
 from coach.paths import data_dir
 
 Sink = Callable[[dict[str, Any]], None]
@@ -40,7 +41,23 @@ class EventLog:
     failures: list[CoachError] = field(default_factory=list)
     """Sinks that failed (disk full, database locked …) and were dropped."""
 
+    _posted: queue.SimpleQueue = field(default_factory=queue.SimpleQueue, repr=False)
+
+    def post(self, kind: str, **data: Any) -> None:
+        """An entry from another thread (the sinks, such as SQLite, belong to the thread that
+        writes the log): it is written just before that thread's next entry, with its time."""
+        self._posted.put((kind, data))
+
     def write(self, t: float, kind: str, **data: Any) -> dict[str, Any]:
+        while True:
+            try:
+                posted_kind, posted = self._posted.get_nowait()
+            except queue.Empty:
+                break
+            self._write(t, posted_kind, posted)
+        return self._write(t, kind, data)
+
+    def _write(self, t: float, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         entry = {"seq": len(self.entries) if self.keep else None, "t": round(t, 3),
                  "wall": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                  "session": self.session, "kind": kind, **data}
@@ -81,6 +98,10 @@ class EventLog:
                 self.write(t, "silence")
             elif isinstance(a, Listen):
                 self.write(t, "listen", intents=sorted(a.intents))
+            elif isinstance(a, Pacer):
+                p = a.pace
+                self.write(t, "pacer", **({"inhale": p.inhale, "exhale": p.exhale,
+                                           "inhale_at": round(p.inhale_at, 3)} if p else {"off": True}))
             elif isinstance(a, Record):
                 extra = self.header if a.kind == "session_start" else {}
                 self.write(t, a.kind, **{**dict(a.data), **extra})

@@ -91,6 +91,51 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class BreathPace:
+    """Paced breathing: in for ``inhale`` seconds, out for ``exhale`` seconds, an in-breath
+    beginning at session second ``inhale_at`` and at every cycle (``inhale + exhale``) before and
+    after it."""
+
+    inhale: float
+    exhale: float
+    inhale_at: float
+
+    @property
+    def cycle(self) -> float:
+        """Seconds of one breath, in and out."""
+        return self.inhale + self.exhale
+
+    def position(self, t: float) -> float:
+        """Seconds into the breath at ``t``: 0 as an in-breath begins, ``inhale`` as the out-breath
+        begins."""
+        return (t - self.inhale_at) % self.cycle
+
+    def inhaling(self, t: float) -> bool:
+        return self.position(t) < self.inhale
+
+    def next_turn(self, t: float) -> float:
+        """Session second of the first turn (in to out, or out to in) after ``t``."""
+        p = self.position(t)
+        return t + (self.inhale - p if p < self.inhale else self.cycle - p)
+
+    def retimed(self, inhale: float, exhale: float, t: float) -> BreathPace:
+        """The breath carried on from ``t`` with new lengths, as far through its in- or out-breath
+        (as a fraction) as it was: a new pace takes effect at once, without a jump."""
+        p = self.position(t)
+        if p < self.inhale:
+            return BreathPace(inhale, exhale, t - p / self.inhale * inhale)
+        return BreathPace(inhale, exhale, t - inhale - (p - self.inhale) / self.exhale * exhale)
+
+
+@dataclass(frozen=True)
+class Pacer:
+    """The breathing pacer (a sound that rises with each in-breath and falls with each out-breath)
+    follows ``pace`` from now on; None: it falls silent. Sent whenever either changes."""
+
+    pace: BreathPace | None
+
+
+@dataclass(frozen=True)
 class Record:
     """A fact for the session record and history (``hold_end``, ``too_painful`` …)."""
 
@@ -112,4 +157,4 @@ class End:
     reason: str = ""
 
 
-Action = Say | Silence | Listen | Record | End
+Action = Say | Silence | Listen | Pacer | Record | End

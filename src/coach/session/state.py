@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from coach.session.messages import Outcome
+from coach.session.messages import BreathPace, Outcome
 from coach.session.plan import Screening
 
 
@@ -62,10 +62,22 @@ class State:
     breath_in: float = 5.0
     breath_out: float = 5.0
     breaths: int = 0
+    inhale_at: float | None = None
+    """Session second an in-breath of the paced breathing began (the pacer's anchor); None
+    outside the breathing and the hold, and in the breathing until its first "breathe in"."""
     hold: Hold | None = None
     deaf: bool = False
     outcome: Outcome | None = None
     listening: frozenset[str] = frozenset()
+    pacing: BreathPace | None = None
+    """What the pacer was last told to follow (``Pacer``)."""
+
+    @property
+    def breath_pace(self) -> BreathPace | None:
+        """The paced breathing now: during the breathing and the hold, once anchored."""
+        if self.phase not in (Phase.BREATHE, Phase.HOLD) or self.inhale_at is None:
+            return None
+        return BreathPace(self.breath_in, self.breath_out, self.inhale_at)
 
 
 ALWAYS = frozenset({"stop", "help", "repeat"})
