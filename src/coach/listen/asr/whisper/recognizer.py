@@ -14,7 +14,6 @@ the next ``accept`` (or by ``flush``). Times are seconds of audio fed.
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -132,8 +131,7 @@ class WhisperRecognizer:
             self._stop_ids = {STOP: model.word_tokens("stop")}
             self._model = model
         except CoachError as err:
-            self._error = err
-            print(f"coach: error [{err.code}]: {err}", file=sys.stderr)
+            self._error = err  # raised by ``accept``: one report, where the audio meets it
         finally:
             self._loaded.set()
 
