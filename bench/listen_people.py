@@ -20,7 +20,7 @@ threshold is then the recognizer's own decision applied to that trace (``decide`
 ``--check`` verifies against a direct run. The old stack (pocketsphinx, its rules and its Whisper
 answer check, as shipped) is run per vocabulary.
 
-Usage: .venv/bin/python bench/listen_people.py [--quick] [--noise] [--peer] [--threshold P]
+Usage: .venv/bin/python bench/listen_people.py [--quick] [--noise [babble:10,…]] [--peer] [--threshold P]
        [--check] [--out bench/results/listen.json]
 """
 
@@ -322,7 +322,9 @@ def pct(k) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a fifth of the clips")
-    ap.add_argument("--noise", action="store_true", help="also white noise and babble at 20/10/5 dB")
+    ap.add_argument("--noise", nargs="?", const="all", default=None, metavar="KIND:DB,…",
+                    help="also these noise conditions (e.g. babble:10,white:10); alone: white "
+                         "noise and babble at 20, 10 and 5 dB")
     ap.add_argument("--peer", action="store_true", help="also the old stack (pocketsphinx)")
     ap.add_argument("--threshold", type=float, default=None,
                     help="early stop threshold (default: the recognizer's setting)")
@@ -341,8 +343,14 @@ def main() -> int:
     cont = [c for c in tune_clips() if c.kind == "continuous"]
     vocabs = vocabularies()
     conditions = [("clean", None, 0)]
-    if args.noise:
+    if args.noise == "all":
         conditions += [(k, None, s) for k in ("white", "babble") for s in SNRS]
+    elif args.noise:
+        for item in args.noise.split(","):
+            kind, _, snr = item.partition(":")
+            if kind not in ("white", "babble") or not snr.lstrip("-").isdigit():
+                ap.error(f"--noise {item}: expected white:DB or babble:DB")
+            conditions.append((kind, None, int(snr)))
     level = 10 ** (-26 / 20) * 32768  # -26 dBFS speech for the noise conditions
 
     streams = {}

@@ -185,10 +185,10 @@ def test_the_worker_thread_hears_what_the_caller_thread_hears():
 def test_okay_im_ready_said_naturally_is_heard_as_ready(tmp_path):
     """`coach hear` on a recording of "okay, I'm ready" (the neural user voice) prints ready."""
     from coach.pcm import write_wav
-    from coach.voice.user_voice import PiperUserVoice
+    from coach.voice.user_voice import SimulatedUserVoice
 
     path = tmp_path / "okay-im-ready.wav"
-    write_wav(path, PiperUserVoice.shared().int16("Okay, I'm ready."))
+    write_wav(path, SimulatedUserVoice.shared().int16("Okay, I'm ready."))
     out = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "coach"), "hear", str(path),
                           "--intents", "ready,stop,pause"], capture_output=True, text=True,
                          timeout=120)
