@@ -332,11 +332,13 @@ HOLD = ("stop", "help", "repeat", "pause", "skip", "slower", "faster", "released
 
 
 @needs_speech
-@pytest.mark.parametrize("state,intents", [("screening", SCREENING), ("hold", HOLD)])
+@pytest.mark.parametrize("state,intents", [("hold", HOLD)])
 def test_real_people_stop_caught_9_in_10_and_95_in_100_others_rejected(
         state: str, intents: tuple[str, ...]) -> None:
     """Issue #3's bar on the whole shared sample (10 people; 270 clips of 27 other words), with
-    the vocabulary of a screening question and of a hold (the largest a state listens for)."""
+    the vocabulary of a hold (the largest a state listens for). Since pocketsphinx is no longer
+    the default, the screening vocabulary (two more minutes of CI) is measured by
+    ``bench/listen_people.py --peer`` instead; its answers by ``test_whisper_check.py``."""
     import tomllib
 
     content = tomllib.loads((Path(__file__).resolve().parents[1] / "content" / "intents.toml")
