@@ -372,3 +372,26 @@ def test_an_echo_path_change_is_followed(narration):
     settled = _erle(echo, out, zero, sup.hop, slice(half + 2 * SAMPLE_RATE, len(out) - sup.hop))
     assert settled > 20.0, f"ERLE {settled:.1f} dB from 2 s after the change"
     assert S.spot(out[half + 2 * SAMPLE_RATE:], KEYWORDS) == []
+
+
+def test_blocks_no_played_sound_reaches_skip_the_filter_and_change_nothing(narration):
+    """The idle path (the filter skipped where the reference is silent far enough back) gives
+    the very samples, user ratios and filter state of every hop through the filter: narration,
+    pauses, a user's word in the silence after it, and a second line."""
+    play, _ = narration
+    pause = np.zeros(3 * SAMPLE_RATE, np.int16)
+    ref = np.concatenate([play, pause, play[: 2 * SAMPLE_RATE]])
+    word = np.zeros(len(ref))
+    at = len(play) + SAMPLE_RATE
+    word[at:at + SAMPLE_RATE // 2] = np.sin(np.arange(SAMPLE_RATE // 2) * 0.12) * 3000
+    mic = _mic(ref, -10.0, 0.05, word)
+    runs = {}
+    for idle in (True, False):
+        sup = EchoSuppressor(idle_path=idle)
+        out = [sup.process(m, r) for m, r in S.blocks(mic, ref)]
+        runs[idle] = (np.concatenate(out), [b.user_ratio for b in sup._history], sup)
+    (a, ra, sa), (b, rb, sb) = runs[True], runs[False]
+    assert np.array_equal(a, b)
+    assert np.allclose(ra, rb, rtol=1e-12, atol=0)
+    assert np.array_equal(sa._weights, sb._weights) and sa._converged == sb._converged
+    assert max(ra) > 1.0  # the word was there to be seen

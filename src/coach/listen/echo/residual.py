@@ -30,6 +30,39 @@ class ResidualSuppressor:
         self._noise_psd: np.ndarray | None = None  # per-bin noise power (slow minimum)
         self._rng = np.random.default_rng(0)
 
+    def process_no_echo(self, e: np.ndarray, leak: float, floor: float) -> np.ndarray:
+        """``process`` on each hop of ``e`` (whole hops) with a zero echo estimate, the same
+        output and state, the FFTs done for all hops at once: what the canceller calls while
+        the coach's sound is too far back to reach the microphone."""
+        n = self.hop
+        hops = e.reshape(-1, n)
+        frames = np.concatenate([np.vstack([self._e_prev, hops[:-1]]), hops], axis=1)
+        spec_e = np.fft.rfft(frames * self._win, axis=1)
+        power = np.abs(spec_e) ** 2
+        mixed = np.empty_like(spec_e)
+        a = 0.5
+        for i in range(len(hops)):  # the same recursions as ``process``, with y = 0
+            self._res_e = a * self._res_e + (1 - a) * power[i]
+            self._res_y = a * self._res_y + (1 - a) * 0.0
+            residual = 3.0 * leak * self._res_y
+            target = np.clip(1.0 - residual / (self._res_e + _EPS), floor, 1.0)
+            self._gain = np.where(target > self._gain, target, 0.5 * self._gain + 0.5 * target)
+            if self._noise_psd is None:
+                self._noise_psd = self._res_e.copy()
+            low = self._res_e < self._noise_psd
+            self._noise_psd = np.where(low, 0.8 * self._noise_psd + 0.2 * self._res_e,
+                                       self._noise_psd * 1.002)
+            fill = np.sqrt(self._noise_psd * (1.0 - self._gain**2))
+            phase = np.exp(2j * np.pi * self._rng.random(len(fill)))
+            mixed[i] = spec_e[i] * self._gain + fill * phase
+        frames = np.fft.irfft(mixed, axis=1) * self._win
+        out = np.empty(len(e))
+        for i in range(len(hops)):
+            out[i * n:(i + 1) * n] = self._ola + frames[i, :n]
+            self._ola = frames[i, n:]
+        self._e_prev, self._y_prev = hops[-1], np.zeros(n)
+        return out
+
     def process(self, e: np.ndarray, y: np.ndarray, leak: float, floor: float) -> np.ndarray:
         """One hop: ``e`` the canceller's error, ``y`` its echo estimate; ``leak`` the fraction
         of the echo's power the filter lets through; ``floor`` the smallest gain."""
