@@ -45,6 +45,9 @@ class WhisperSettings:
     """Chunks (32 ms each) between early checks while an utterance is open."""
     early_min: float = 0.25
     """Seconds an utterance must have lasted before the first early check."""
+    early_max: float | None = 2.0
+    """Seconds after the utterance's start after which early checks stop (a "stop" later in a
+    long utterance is caught by its transcript); None: checks go on sliding to its end."""
     answer_thresholds: tuple[tuple[str, float], ...] = (("no", 0.1),)
     """Intents of one-word answers whose first-word probability decides an utterance whose
     transcript matched nothing and has at most ``ANSWER_MAX_WORDS`` words, at these thresholds:
@@ -182,13 +185,16 @@ class WhisperRecognizer:
 
     def _chunk(self, chunk: np.ndarray, out: list[Hypothesis]) -> None:
         self._push_ring(chunk)
-        seg = self._seg
-        if not seg.open and not self._gate.passes(chunk):
+        seg, hold_db = self._seg, self.s.vad.hold_db
+        above = self._gate.above(chunk)
+        if not seg.open and above < self.s.vad.gate_db:
             p = 0.0
             self.stats["gated"] += 1
         else:
             p = self._vad.prob(chunk)
             self.stats["vad_chunks"] += 1
+            if seg.open and hold_db is not None and above < hold_db:
+                p = 0.0  # a quieter background talker: not the user's utterance
         voice = seg.push(p)
         if voice is Voice.START:
             self._utt_start = max(0, self._ring_end - CHUNK - int(self.s.preroll * SAMPLE_RATE))
@@ -215,6 +221,8 @@ class WhisperRecognizer:
             return
         age = seg.n - seg.start
         if age * CHUNK < s.early_min * SAMPLE_RATE or age % s.early_hop:
+            return
+        if s.early_max is not None and age * CHUNK > s.early_max * SAMPLE_RATE:
             return
         start = max(self._utt_start, self._ring_end - int(s.early_window * SAMPLE_RATE))
         p = self._model.first_word(self._audio(start, self._ring_end), self._stop_ids)[STOP]

@@ -33,6 +33,13 @@ class VadSettings:
     no utterance is open (they count as silence)."""
     gate_floor: float = 30.0
     """RMS (int16 scale) under which a chunk is silence whatever the noise floor (-61 dBFS)."""
+    hold_db: float | None = 9.0
+    """Inside an utterance, chunks less than this many decibels above the noise floor count as
+    silence, so that a quieter background talker does not hold it open; None: the VAD alone."""
+    floor_window: float = 5.0
+    """Seconds of chunk levels the noise floor is taken from."""
+    floor_percentile: float = 10.0
+    """Percentile of those levels that is the floor."""
 
 
 class Voice(Enum):
@@ -84,23 +91,38 @@ class Segmenter:
 
 
 class NoiseGate:
-    """Tracks the noise floor (RMS of quiet chunks) and says which chunks may be speech, so the
-    network runs only on those: in a quiet room it costs nothing. The floor follows a falling
-    level at once and a rising one slowly (about 3 dB a second)."""
+    """Tracks the background's level and says how far above it each chunk is, so the network
+    runs only on chunks that may be speech (in a quiet room it costs nothing) and a quieter
+    background talker can be told from the user.
+
+    The floor is the ``floor_percentile``-th percentile of the chunks' levels over the last
+    ``floor_window`` seconds, every chunk counted: it follows steady noise, and babble, within a
+    few seconds, and the user's own words (a second or two) barely move it."""
 
     def __init__(self, settings: VadSettings = VadSettings()) -> None:
         self.s = settings
-        self.floor = settings.gate_floor
-        self._ratio = 10 ** (settings.gate_db / 20)
+        n = max(1, round(settings.floor_window * 16000 / CHUNK))
+        self._levels = np.full(n, 20 * np.log10(settings.gate_floor))  # dB, int16 scale
+        self._i = 0
+
+    @property
+    def floor(self) -> float:
+        """The background's RMS (int16 scale), at least ``gate_floor``."""
+        return float(10 ** (np.percentile(self._levels, self.s.floor_percentile) / 20))
 
     def passes(self, chunk: np.ndarray) -> bool:
+        """Whether ``chunk`` is loud enough to be speech (``gate_db`` above the floor)."""
+        return self.above(chunk) >= self.s.gate_db
+
+    def above(self, chunk: np.ndarray) -> float:
+        """Decibels of ``chunk`` above the floor before it (-inf under ``gate_floor``); the
+        chunk then joins the floor's window."""
         rms = float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64))))
-        loud = rms >= self.s.gate_floor and rms >= self.floor * self._ratio
-        if rms < self.floor:
-            self.floor = max(rms, self.s.gate_floor)
-        else:
-            self.floor *= 1.011  # +0.1 dB per 32 ms chunk
-        return loud
+        level = 20 * np.log10(max(rms, self.s.gate_floor))
+        db = level - 20 * np.log10(self.floor) if rms >= self.s.gate_floor else -np.inf
+        self._levels[self._i] = level
+        self._i = (self._i + 1) % len(self._levels)
+        return float(db)
 
 
 class SileroVad:
