@@ -7,7 +7,9 @@ process records ``coach_speaker.monitor`` and ``coach_mic`` with ``coach.devices
 stream clock). Stop end = last loud 10 ms frame of the microphone recording after the paplay;
 cut = end of the last loud frame of the speaker recording before the first frame where the
 rendered line (aligned by cross-correlation) is loud but the speaker is silent.
-Usage: bench_live.py --trials N --seed S --content DIR --out FILE.json
+The peak resident memory of the largest child process (a ``coach session``; the others are
+paplay and the server script) is printed too.
+Usage: bench_live.py --trials N --seed S --content DIR --out FILE.json [--backend B]
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ import bench_common as bc  # noqa: E402
 SCRIPT = bc.ROOT / "scripts" / "pulse-test-server"
 TARGETS = ("welcome", "disclaimer", "how_to_talk", "screening_intro")
 FRAME = 160  # 10 ms
+TTS = bc.COACH_TTS
+"""The coach's speech engine in the session (``--tts``); the bench renders the target lines with
+the same engine to find them in the speaker's recording."""
 BACKEND = os.environ.get("COACH_BENCH_BACKEND", "whisper")
 """The recognizer of the session under test (``--backend``; the environment variable lets
 run.py's child take it)."""
@@ -112,7 +117,7 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
     t_launch = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "coach", "--content", content, "session",
                              "--routine", "bench", "--no-mic-check", "--backend", BACKEND,
-                             "--tts", bc.COACH_TTS,
+                             "--tts", TTS,
                              "--events", str(events)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     line = render(bc.fill(bc.content().lines[target]))
@@ -177,7 +182,7 @@ def trial(i: int, rng, content: str, spk: Recorder, mic: Recorder, render) -> di
 
 
 def main() -> int:
-    global BACKEND
+    global BACKEND, TTS
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
@@ -185,8 +190,9 @@ def main() -> int:
                     "(default: made from content/ as bench_latency does)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--backend", default=BACKEND, help="recognizer of the session under test")
+    ap.add_argument("--tts", default=TTS, help="the session's speech engine (piper or pyttsx3)")
     a = ap.parse_args()
-    BACKEND = a.backend
+    BACKEND, TTS = a.backend, a.tts
     if a.content is None:
         import bench_latency
         a.content = str(bench_latency.bench_content_dir())
@@ -194,7 +200,8 @@ def main() -> int:
     os.environ.update(env)
     rng = np.random.default_rng([a.seed, 55])
     from coach.app import synthesizer, voice_16k
-    render = voice_16k(synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS))
+    voice, rate = (bc.COACH_VOICE, bc.COACH_RATE) if TTS == "pyttsx3" else (None, None)
+    render = voice_16k(synthesizer(voice, rate, 1.0, tts=TTS))
     trials = []
     try:
         spk, mic = Recorder("coach_speaker.monitor"), Recorder("coach_mic")
@@ -214,9 +221,12 @@ def main() -> int:
     if a.out:
         a.out.write_text(json.dumps({"trials": trials, "summary": summary,
                                      "startup_p50": float(np.median(st)) if st else None}))
+    import resource
+    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"live, {BACKEND}: {summary['caught']}/{summary['trials']} stops caught; latency (end of "
           f"the word to the speaker silent) p50 {summary['p50']} p95 {summary['p95']} max "
-          f"{summary['max']} s")
+          f"{summary['max']} s; peak RSS of the largest child (a coach session) "
+          f"{summary['peak_rss_mb']:.0f} MB")
     return 0
 
 
