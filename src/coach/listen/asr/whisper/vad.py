@@ -105,10 +105,9 @@ class NoiseGate:
         self._levels = np.full(n, 20 * np.log10(settings.gate_floor))  # dB, int16 scale
         self._i = 0
 
-    @property
-    def floor(self) -> float:
-        """The background's RMS (int16 scale), at least ``gate_floor``."""
-        return float(10 ** (np.percentile(self._levels, self.s.floor_percentile) / 20))
+    def floor_db(self) -> float:
+        """The background's level in dB of int16 RMS (at least that of ``gate_floor``)."""
+        return float(np.percentile(self._levels, self.s.floor_percentile))
 
     def passes(self, chunk: np.ndarray) -> bool:
         """Whether ``chunk`` is loud enough to be speech (``gate_db`` above the floor)."""
@@ -119,7 +118,7 @@ class NoiseGate:
         chunk then joins the floor's window."""
         rms = float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64))))
         level = 20 * np.log10(max(rms, self.s.gate_floor))
-        db = level - 20 * np.log10(self.floor) if rms >= self.s.gate_floor else -np.inf
+        db = level - self.floor_db() if rms >= self.s.gate_floor else -np.inf
         self._levels[self._i] = level
         self._i = (self._i + 1) % len(self._levels)
         return float(db)
