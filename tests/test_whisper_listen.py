@@ -160,8 +160,8 @@ def test_a_stop_is_reported_before_the_utterance_ends(recognizer):
 
 
 def test_babble_quieter_than_the_user_does_not_hold_the_users_utterance_open():
-    """A real "stop" 12 dB over babble (four read-speech talkers at once, as in
-    ``bench/listen_people.py``): the utterance that holds the "stop" ends within a second of the
+    """A real "stop" over babble (four read-speech talkers at once, as in
+    ``bench/listen_people.py``) whose RMS is 18 dB under the word's loudest 32 ms: the utterance that holds the "stop" ends within a second of the
     word (``hold_db``), so its transcript is the user's word and not seconds of babble; with the
     VAD alone it runs on. (A single louder background talker is not covered: see
     docs/recognition.md.)"""
