@@ -217,16 +217,17 @@ def main() -> int:
         subprocess.run([str(SCRIPT), "stop"], env=dict(os.environ), capture_output=True, timeout=30)
     lat = [t["latency"] for t in trials if t.get("result") == "caught"]
     st = [t["startup_s"] for t in trials if t.get("startup_s") is not None]
-    summary = {**bc.stats(lat), "trials": len(trials), "caught": len(lat)}
+    import resource
+    summary = {**bc.stats(lat), "trials": len(trials), "caught": len(lat),
+               "heard": sum(1 for t in trials if t.get("stop_heard")),
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
     if a.out:
         a.out.write_text(json.dumps({"trials": trials, "summary": summary,
                                      "startup_p50": float(np.median(st)) if st else None}))
-    import resource
-    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"live, {BACKEND}: {summary['caught']}/{summary['trials']} stops caught; latency (end of "
-          f"the word to the speaker silent) p50 {summary['p50']} p95 {summary['p95']} max "
-          f"{summary['max']} s; peak RSS of the largest child (a coach session) "
-          f"{summary['peak_rss_mb']:.0f} MB")
+    print(f"live, {BACKEND}: {summary['caught']}/{summary['trials']} stops caught and timed "
+          f"({summary['heard']} heard by the session); latency (end of the word to the speaker "
+          f"silent) p50 {summary['p50']} p95 {summary['p95']} max {summary['max']} s; peak RSS of "
+          f"the largest child (a coach session) {summary['peak_rss_mb']:.0f} MB")
     return 0
 
 

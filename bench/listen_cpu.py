@@ -30,8 +30,13 @@ from coach.pcm import SAMPLE_RATE, read_wav, to_16k_int16
 ROOT = Path(__file__).resolve().parents[1]
 CONTINUOUS = ROOT.parent / "shared" / "speech" / "tune" / "continuous"
 BLOCK = 800
-HOLD = frozenset({"stop", "too_painful", "pause", "resume", "help", "repeat", "how_long",
-                  "slower", "faster", "released"})
+
+
+def hold_vocabulary() -> frozenset[str]:
+    """What a session listens for during a hold, as ``listen_people`` finds it (a simulated
+    session's own listen events)."""
+    from listen_people import vocabularies
+    return vocabularies()["hold"]
 
 
 def silence(seconds: float = 60.0) -> np.ndarray:
@@ -50,13 +55,13 @@ def speech(seconds: float = 120.0) -> np.ndarray:
     return np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
 
 
-def cpu_per_second(backend: str, audio: np.ndarray, content) -> float:
+def cpu_per_second(backend: str, audio: np.ndarray, content, vocabulary: frozenset[str]) -> float:
     """CPU seconds per audio second of one pass (the model loaded before the clock starts)."""
     recognizer = load_recognizer(backend, realtime=False)
     if hasattr(recognizer, "ready"):
         recognizer.ready(60)
     ear = build_ear(recognizer, content)
-    ear.listen_for(HOLD & set(content.intents))
+    ear.listen_for(vocabulary)
     zero = np.zeros(BLOCK, np.int16)
     c0 = time.process_time()
     for i in range(0, len(audio) - BLOCK + 1, BLOCK):
@@ -72,11 +77,12 @@ def main() -> None:
     args = ap.parse_args()
     content = load_content()
     audio = {"silence": silence(), "speech": speech()}
+    hold = hold_vocabulary()
     print(f"{'backend':14} {'audio':8} {'seconds':>7}  CPU s per audio s: median (min-max) of "
           f"{args.repeats}")
     for kind, x in audio.items():
         for backend in args.backends.split(","):
-            runs = [cpu_per_second(backend, x, content) for _ in range(args.repeats)]
+            runs = [cpu_per_second(backend, x, content, hold) for _ in range(args.repeats)]
             print(f"{backend:14} {kind:8} {len(x) / SAMPLE_RATE:7.0f}  {statistics.median(runs):.4f} "
                   f"({min(runs):.4f}-{max(runs):.4f})", flush=True)
 
