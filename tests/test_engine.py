@@ -339,3 +339,15 @@ def test_never_two_lines_at_once():
         elif e["kind"] in ("line_done", "silence") and (e["kind"] == "silence" or
                                                         e["utterance"] == speaking):
             speaking = None
+
+
+@pytest.mark.parametrize("plan", [SessionPlan(), SessionPlan(sides=("left",)),
+                                  SessionPlan(short_intro=True)], ids=["both", "left", "short"])
+def test_every_line_a_session_says_is_known_ahead_except_help(plan):
+    """What ``render_ahead`` renders before the session is what the session then says: the
+    first line, above all, is the one the user waits for (a wrong text there renders twice)."""
+    sim = session(plan=plan)
+    sim.run()
+    ahead = set(sim.driver.engine.texts_ahead())
+    spoken = [e for e in sim.driver.log.entries if e["kind"] == "said" and e["line"] != "help"]
+    assert spoken and [e["text"] for e in spoken if e["text"] not in ahead] == []

@@ -427,7 +427,8 @@ class Engine:
 
     def texts_ahead(self) -> list[str]:
         """Every text this session can say that is known before it starts (``Speech.ahead``)."""
-        return self.speech.ahead(self.steps, self.timing, self.plan, self._hold_seconds())
+        return self.speech.ahead(self.steps, self.timing, self.plan, self._hold_seconds(),
+                                 self.sides_text)
 
     def _hold_seconds(self) -> float:
         step = self._hold_step()

@@ -59,10 +59,10 @@ class Speech:
 
 
     def ahead(self, steps: Sequence[tuple[Step, str | None]], timing: Timing, plan: SessionPlan,
-              hold_seconds: float) -> list[str]:
+              hold_seconds: float, sides: str) -> list[str]:
         """Every text a session with ``plan`` can say that is known before it starts, in the
         order a session first says them: each step's lines (side, hold time, counts filled in)
-        with the plan and summary, then the engine's own lines, each with every value its
+        with the plan, the summary and ``sides`` (what ``{sides}`` says), then the engine's own lines, each with every value its
         placeholders can take (every pace, every "time left" up to the longest hold). Help,
         which depends on the moment, is left out. For rendering speech ahead of time."""
         b_in, b_out = plan.breath_in or timing.breath_in, plan.breath_out or timing.breath_out
@@ -91,7 +91,8 @@ class Speech:
             elif "{options}" in text or ("{side}" in text and "side" not in known):
                 return
             for o in options:
-                out.append(self.line(key, plan=plan.plan_text, summary=plan.summary_text, **o)[1])
+                out.append(self.line(key, plan=plan.plan_text, summary=plan.summary_text,
+                                      sides=sides, **o)[1])
 
         for step, side in steps:
             for f in fields(step):
