@@ -1,0 +1,191 @@
+"""An int8 copy of a CTranslate2 model, made once, so that loading it costs no conversion.
+
+A model stored in float16 and run as int8 is converted by CTranslate2 as it loads: float16 ->
+float32 -> int8, the whole model at once, so loading Whisper tiny.en (75 MB on disk, ~47 MB
+loaded) peaks ~120 MB above what it keeps. This module writes the same weights already in int8,
+quantized as CTranslate2 does it (per row: ``scale = 127 / max|row|``, ``round(row * scale)``, the
+scale kept beside the weight as ``<name>_scale``), the other float variables as float32: what the
+loader would have made, so loading the copy only reads it. The copy is written one variable (and
+a large one a block of rows) at a time, never the whole model in memory, to a temporary file
+renamed when complete; the small files of the folder (config, vocabulary, tokenizer) are copied
+beside it.
+
+Which variables are quantized: every ``.../weight`` of rank 2 (linear layers and the token
+embeddings, which CTranslate2 also quantizes); convolution weights (rank 3) stay float32 (the
+loader quantizes them itself if its version does, from the same values).
+
+``model.bin`` (binary version 6): uint32 version, string spec name, uint32 spec revision, uint32
+variable count, then per variable a string name, uint8 rank, uint32 dims, uint8 dtype, uint32
+byte count and the bytes; then uint32 alias count and (alias, variable) string pairs. A string
+is a uint16 length (with its NUL) and the bytes with a NUL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+FLOAT32, INT8, FLOAT16 = 0, 1, 4
+"""CTranslate2's ``DataType`` ids used here."""
+DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+ROWS_PER_BLOCK = 4096
+"""Rows quantized at a time (the token embeddings: 51,864 rows of 384)."""
+SMALL_FILES = ("config.json", "vocabulary.txt", "vocabulary.json", "tokenizer.json",
+               "preprocessor_config.json")
+
+
+class FormatError(ValueError):
+    """``model.bin`` is not a CTranslate2 model this module can read."""
+
+
+def _u(f: BinaryIO, fmt: str) -> int:
+    size = struct.calcsize("<" + fmt)
+    raw = f.read(size)
+    if len(raw) != size:
+        raise FormatError("truncated file")
+    return struct.unpack("<" + fmt, raw)[0]
+
+
+def _read_string(f: BinaryIO) -> bytes:
+    n = _u(f, "H")
+    raw = f.read(n)
+    if len(raw) != n or not raw.endswith(b"\0"):
+        raise FormatError("bad string")
+    return raw[:-1]
+
+
+def _string(s: bytes) -> bytes:
+    return struct.pack("<H", len(s) + 1) + s + b"\0"
+
+
+def _variables(f: BinaryIO, count: int) -> Iterator[tuple[bytes, tuple[int, ...], int, int]]:
+    """(name, dims, dtype, byte count) of each variable; the file is left at its bytes."""
+    for _ in range(count):
+        name = _read_string(f)
+        dims = tuple(_u(f, "I") for _ in range(_u(f, "B")))
+        dtype, nbytes = _u(f, "B"), _u(f, "I")
+        yield name, dims, dtype, nbytes
+
+
+def needs_copy(model_bin: Path) -> bool:
+    """True when ``model_bin`` holds float weights that loading as int8 would convert."""
+    with open(model_bin, "rb") as f:
+        if _u(f, "I") != 6:
+            return False
+        _read_string(f)
+        _u(f, "I")
+        for name, dims, dtype, nbytes in _variables(f, _u(f, "I")):
+            if _quantized(name, dims) and dtype != INT8:
+                return True
+            f.seek(nbytes, os.SEEK_CUR)
+    return False
+
+
+def _quantized(name: bytes, dims: tuple[int, ...]) -> bool:
+    return name.endswith(b"weight") and len(dims) == 2
+
+
+def quantize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 rows, float32 scale per row) as CTranslate2 quantizes a weight: the rows times
+    ``127 / max|row|``, rounded half to even (an all-zero row gets scale 1)."""
+    x = x.astype(np.float32)
+    amax = np.max(np.abs(x), axis=1)
+    amax[amax == 0] = np.float32(127.0)
+    scale = (np.float32(127.0) / amax).astype(np.float32)
+    q = np.clip(np.rint(x * scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def write_int8_copy(src_dir: Path, dst_dir: Path) -> None:
+    """Write ``dst_dir`` (model.bin in int8 and the folder's small files) from ``src_dir``.
+    ``FormatError`` for a file it cannot read; ``OSError`` from the disk."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".bin.part", dir=dst_dir)
+    try:
+        with open(src_dir / "model.bin", "rb") as f, os.fdopen(fd, "wb") as out:
+            version = _u(f, "I")
+            if version != 6:
+                raise FormatError(f"binary version {version} (expected 6)")
+            out.write(struct.pack("<I", version) + _string(_read_string(f)))
+            out.write(struct.pack("<I", _u(f, "I")))
+            count = _u(f, "I")
+            plan = []  # (name, dims, dtype, nbytes, offset of the bytes)
+            for name, dims, dtype, nbytes in _variables(f, count):
+                plan.append((name, dims, dtype, nbytes, f.tell()))
+                f.seek(nbytes, os.SEEK_CUR)
+            aliases = f.read()
+            scales = [p for p in plan if _quantized(p[0], p[1]) and p[2] != INT8]
+            out.write(struct.pack("<I", count + len(scales)))
+            names = {p[0] for p in plan}
+            for name, dims, dtype, nbytes, at in plan:
+                f.seek(at)
+                _copy_variable(f, out, name, dims, dtype, nbytes, names)
+            out.write(aliases)
+        for name in SMALL_FILES:
+            if (src_dir / name).is_file():
+                shutil.copyfile(src_dir / name, dst_dir / name)
+        os.replace(tmp, dst_dir / "model.bin")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _header(name: bytes, dims: tuple[int, ...], dtype: int, nbytes: int) -> bytes:
+    return (_string(name) + struct.pack("<B", len(dims)) +
+            b"".join(struct.pack("<I", d) for d in dims) + struct.pack("<BI", dtype, nbytes))
+
+
+def _copy_variable(f: BinaryIO, out: BinaryIO, name: bytes, dims: tuple[int, ...], dtype: int,
+                   nbytes: int, names: set[bytes]) -> None:
+    """One variable from ``f`` (at its bytes) to ``out``: quantized, converted or as it is."""
+    if dtype not in (FLOAT16, FLOAT32):
+        out.write(_header(name, dims, dtype, nbytes))
+        shutil.copyfileobj(_Limited(f, nbytes), out, 1 << 20)
+        return
+    item = np.dtype(DTYPES[dtype]).itemsize
+    if not _quantized(name, dims):
+        count = nbytes // item
+        out.write(_header(name, dims, FLOAT32, count * 4))
+        out.write(np.frombuffer(f.read(nbytes), DTYPES[dtype]).astype("<f4").tobytes())
+        return
+    if name + b"_scale" in names:
+        raise FormatError(f"{name.decode()} has a scale but is not int8")
+    rows, cols = dims
+    out.write(_header(name, dims, INT8, rows * cols))
+    all_scales = []
+    for r0 in range(0, rows, ROWS_PER_BLOCK):
+        n = min(ROWS_PER_BLOCK, rows - r0)
+        block = np.frombuffer(f.read(n * cols * item), DTYPES[dtype]).reshape(n, cols)
+        q, s = quantize_rows(block)
+        out.write(q.tobytes())
+        all_scales.append(s)
+    scale = np.concatenate(all_scales).astype("<f4")
+    out.write(_header(name + b"_scale", (rows,), FLOAT32, scale.nbytes) + scale.tobytes())
+
+
+class _Limited:
+    """A reader of the next ``n`` bytes of ``f``."""
+
+    def __init__(self, f: BinaryIO, n: int) -> None:
+        self.f, self.left = f, n
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.f.read(size)
+        self.left -= len(data)
+        return data
+
+
+def copy_tag(model_bin: Path) -> str:
+    """Names the copy of this file: its path, size and modification time (a changed file gets a
+    new copy)."""
+    st = model_bin.stat()
+    ident = f"{model_bin.resolve()}|{st.st_size}|{st.st_mtime_ns}|int8-v1"
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
