@@ -67,9 +67,15 @@ class Narration:
     spans: tuple[tuple[float, float, str], ...]
 
     @classmethod
-    def of_content(cls, gap: float = 0.6) -> "Narration":
-        """Every content line (placeholders filled) by the coach's synthesizer, ``gap`` s apart."""
-        synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=bc.COACH_TTS)
+    def of_content(cls, gap: float = 0.6, tts: str = bc.COACH_TTS,
+                   pacer: bool = False) -> "Narration":
+        """Every content line (placeholders filled) by the coach's synthesizer (``tts``),
+        ``gap`` s apart; ``pacer``: the breathing pacer (the routine's pace) under all of it, as
+        during the breathing and the hold."""
+        if tts == "piper":
+            synth = synthesizer(None, None, 1.0, tts="piper")
+        else:
+            synth = synthesizer(bc.COACH_VOICE, bc.COACH_RATE, 1.0, tts=tts)
         voice = voice_16k(synth)
         parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
         for text in sorted({text for _, text in bc.narration_lines()}):
@@ -77,7 +83,14 @@ class Narration:
             spans.append((t, t + len(audio) / SAMPLE_RATE, text))
             parts += [audio, np.zeros(int(gap * SAMPLE_RATE), np.int16)]
             t += len(audio) / SAMPLE_RATE + gap
-        return cls(synth, np.concatenate(parts), tuple(spans))
+        audio = np.concatenate(parts)
+        if pacer:
+            from coach.voice.pacer import breath_cycle
+            timing = bc.content().routine.timing
+            loop = breath_cycle(timing.breath_in, timing.breath_out, SAMPLE_RATE)
+            bed = np.tile(loop, len(audio) // len(loop) + 1)[: len(audio)]
+            audio = round_to_int16(audio + bed * 32768.0)
+        return cls(synth, audio, tuple(spans))
 
     def playing(self, t: float) -> str | None:
         return next((text for a, b, text in self.spans if a <= t < b), None)
@@ -178,10 +191,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one room only")
     ap.add_argument("--backend", default="whisper", help="whisper (default) or pocketsphinx")
+    ap.add_argument("--tts", default=bc.COACH_TTS, choices=("pyttsx3", "piper"),
+                    help=f"the coach's voice (default {bc.COACH_TTS})")
+    ap.add_argument("--pacer", action="store_true",
+                    help="the breathing pacer under the whole narration")
     args = ap.parse_args()
     BACKEND[0] = args.backend
     t0 = time.time()
-    nar = Narration.of_content()
+    nar = Narration.of_content(tts=args.tts, pacer=args.pacer)
+    print(f"{args.backend}; voice {args.tts}; pacer {'on' if args.pacer else 'off'}")
     print(f"narration {len(nar.audio) / SAMPLE_RATE:.0f} s, {len(nar.spans)} lines; "
           f"{len(people())} people; filter bars: kept {FLT.min_user_ratio}, "
           f"obeyed unasked {FLT.sure_user_ratio}\n")
