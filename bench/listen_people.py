@@ -231,7 +231,7 @@ def run_peer(audio: np.ndarray, vocab: frozenset[str]) -> dict:
 def decide(trace: dict, vocab: frozenset[str], threshold: float) -> list:
     """What ``WhisperRecognizer`` with ``early_threshold=threshold`` and this vocabulary reports,
     from a trace: (intent, alternatives, start s, end s, samples fed when reported, decode s)."""
-    from coach.listen.asr.whisper.recognizer import ANSWER_MAX_WORDS, WhisperSettings
+    from coach.listen.asr.whisper.recognizer import ANSWER_MAX_WORDS, WhisperSettings, best_answer
     from coach.listen.text_intents import IntentMatcher
     phrases = all_phrases()
     matcher = IntentMatcher({k: phrases[k] for k in vocab})
@@ -241,14 +241,13 @@ def decide(trace: dict, vocab: frozenset[str], threshold: float) -> list:
             if p >= threshold and utt not in early_utts:
                 early_utts.add(utt)
                 out.append(("stop", (), utt / RATE, fed / RATE, fed, 0.0))
-    thresholds = dict(WhisperSettings().answer_thresholds)
+    thresholds = WhisperSettings().answer_thresholds
     for start, end, text, _conf, secs, fed, answers in trace["transcripts"]:
         m = matcher.match(text)
         intent, alternatives = m.intent, m.alternatives
         if not intent and m.why == "none" and m.words <= ANSWER_MAX_WORDS and answers:
-            here = {k: p for k, p in answers.items() if k in vocab}
-            best = max(here, key=here.get, default=None)
-            if best is not None and here[best] >= thresholds[best]:
+            best = best_answer({k: p for k, p in answers.items() if k in vocab}, thresholds)
+            if best is not None:
                 intent = best
         utt = int(round(start * RATE))
         if not intent or (intent == "stop" and utt in early_utts):

@@ -159,6 +159,41 @@ def test_a_stop_is_reported_before_the_utterance_ends(recognizer):
     assert early >= 7, early
 
 
+def test_the_answer_rule_takes_the_most_probable_intent_over_its_own_bar():
+    from coach.listen.asr.whisper.recognizer import best_answer
+    bars = (("no", 0.1), ("stop", 0.01))
+    assert best_answer({"no": 0.05, "stop": 0.02}, bars) == "stop"  # "no" under its bar
+    assert best_answer({"no": 0.5, "stop": 0.02}, bars) == "no"
+    assert best_answer({"no": 0.09, "stop": 0.009}, bars) is None
+    assert best_answer({"yes": 0.9}, bars) is None  # not an answer intent
+
+
+def test_a_stop_written_as_start_or_star_is_heard_as_stop():
+    """Real "stop"s that Whisper writes "start.", "start up", "the start" (the early check stays
+    under its bar on them): the first-word probability of "stop" on the short transcript's
+    audio catches them; without "stop" among the answer intents they are lost. Real "up"s,
+    the other word closest to "stop" by that probability, stay unheard."""
+    sample = PROJECT_ROOT.parent / "shared" / "speech" / "speech-commands-sample"
+    names = ["stop/988e2f9a_nohash_0.wav", "../tune/speech-commands/stop/9d171fee_nohash_0.wav",
+             "../tune/speech-commands/stop/d1a4fb3f_nohash_0.wav"]
+    hold = CONTENT.phrases({"stop", "too_painful", "pause", "help", "how_long", "released"})
+
+    def heard(settings: WhisperSettings, name: str) -> list[str]:
+        r = WhisperRecognizer(settings)
+        assert r.ready(30)
+        r.set_vocabulary(hold)
+        x = np.concatenate([np.zeros(8000, np.int16), read_wav_16k(sample / name),
+                            np.zeros(16000, np.int16)])
+        return [h.intent for h in hear_samples(x, r)]
+
+    shipped, without = WhisperSettings(worker=False), WhisperSettings(
+        worker=False, answer_thresholds=(("no", 0.1),))
+    assert [heard(shipped, n) for n in names] == [["stop"]] * 3
+    assert [heard(without, n) for n in names] == [[]] * 3
+    ups = sorted((sample / "up").glob("*.wav"))[:4]
+    assert all(heard(shipped, f"up/{p.name}") == [] for p in ups)
+
+
 def test_babble_quieter_than_the_user_does_not_hold_the_users_utterance_open():
     """A real "stop" over babble (four read-speech talkers at once, as in
     ``bench/listen_people.py``) whose RMS is 18 dB under the word's loudest 32 ms: the utterance that holds the "stop" ends within a second of the

@@ -48,12 +48,15 @@ class WhisperSettings:
     early_max: float | None = 2.0
     """Seconds after the utterance's start after which early checks stop (a "stop" later in a
     long utterance is caught by its transcript); None: checks go on sliding to its end."""
-    answer_thresholds: tuple[tuple[str, float], ...] = (("no", 0.1),)
+    answer_thresholds: tuple[tuple[str, float], ...] = (("no", 0.1), ("stop", 0.008))
     """Intents of one-word answers whose first-word probability decides an utterance whose
-    transcript matched nothing and has at most ``ANSWER_MAX_WORDS`` words, at these thresholds:
-    Whisper writes a lone "no" as "Now", "Low", "naught" (12 of 166 real "no"s of the tune set).
-    Chosen on half A of its speakers: 0.1 gained 4 of 91 "no"s and took no other word; the
-    same for "yes" gained none at any threshold that took no other word, so it is not listed."""
+    transcript matched nothing and has at most ``ANSWER_MAX_WORDS`` words, at these thresholds
+    (the most probable of those over theirs wins): Whisper writes a lone "no" as "Now", "Low",
+    "naught" (12 of 166 real "no"s of the tune set) and a lone "stop" as "start", "star", "The
+    staff". Chosen on half A of its speakers: "no" 0.1 gained 4 of 91 and took no other word;
+    "stop" 0.008, the geometric middle of the most probable other word (0.0057) and the least
+    probable "stop" it gained (0.0115); "yes" gained none at any threshold that took no other
+    word, so it is not listed."""
     tail: float = 0.0
     """Seconds of the silence after an utterance given to Whisper with it."""
     worker: bool = True
@@ -76,6 +79,14 @@ class Trace:
 
 ANSWER_MAX_WORDS = 2
 """Most words a transcript may have for the answer rule (a misheard word, not a sentence)."""
+
+
+def best_answer(answers: Mapping[str, float], thresholds: Sequence[tuple[str, float]]
+                ) -> str | None:
+    """The most probable answer intent among those at or over their threshold; None if none."""
+    bar = dict(thresholds)
+    over = {k: p for k, p in answers.items() if k in bar and p >= bar[k]}
+    return max(over, key=over.get, default=None)
 
 
 @dataclass(frozen=True)
@@ -273,8 +284,8 @@ class WhisperRecognizer:
         unmatched = not found.intent and found.why == "none"
         if found.words <= ANSWER_MAX_WORDS and (unmatched or self.trace is not None):
             answers = self._answer(job)  # (a trace keeps them for every short transcript)
-            best = max(answers, key=answers.get, default=None)
-            if unmatched and best is not None and answers[best] >= dict(self.s.answer_thresholds)[best]:
+            best = best_answer(answers, self.s.answer_thresholds)
+            if unmatched and best is not None:
                 found, confidence = TextIntent(best, "answer", words=found.words), answers[best]
         if self.trace is not None:
             self.trace.transcripts.append((job.start, job.end, text, confidence,
