@@ -20,6 +20,12 @@ reverberation, microphone noise). The shipped ``Ear`` (echo suppressor, the reco
     .venv/bin/python bench/barge_in.py            # five rooms, about 8 minutes on 2 cores
     .venv/bin/python bench/barge_in.py --quick    # one room
     .venv/bin/python bench/barge_in.py --backend pocketsphinx   # the earlier recognizer
+    .venv/bin/python bench/barge_in.py --read-speech --pacer    # others talking over the coach
+
+``--read-speech``: instead of the people, the tune set's read English (other people in the room,
+1-2 s apart, at the echo's level) over the whole narration in the first room; every command
+reported is false. ``--pacer`` puts the breathing pacer under the narration; ``--tts piper`` plays
+the default voice.
 """
 
 from __future__ import annotations
@@ -172,6 +178,26 @@ def people_over_the_coach(nar: Narration, echo, noise, ser_db: float, echo_gain:
     return out
 
 
+def read_speech_over_the_coach(nar: Narration, echo, noise, ser_db: float = 0.0) -> dict:
+    """The tune set's read English (other people talking in the room, 1-2 s apart) over the whole
+    narration at ``ser_db`` against the echo's level: every command the Ear reports is false."""
+    import csv
+    tune = ROOT.parent / "shared" / "speech" / "tune"
+    rows = [r for r in csv.DictReader(open(tune / "manifest.csv")) if r["kind"] == "continuous"]
+    level = S.active_rms(echo) * 10 ** (ser_db / 20)
+    talk = np.zeros(len(echo))
+    at, rng = SAMPLE_RATE, np.random.default_rng(4)
+    for r in rows:
+        clip = read_wav_16k(tune / r["file"])
+        if at + len(clip) > len(talk):
+            break
+        talk[at: at + len(clip)] += _scaled(clip, level)
+        at += len(clip) + int(rng.uniform(1.0, 2.0) * SAMPLE_RATE)
+    ear, heard = listen(nar, round_to_int16(echo + noise + talk))
+    return {"minutes": at / SAMPLE_RATE / 60, "commands": [h.intent for h in heard],
+            "transcripts": getattr(ear.recognizer, "stats", {}).get("transcripts")}
+
+
 @functools.cache
 def people() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
     """(speaker id, their "stop", two of their other words) for each speaker of the sample."""
@@ -195,11 +221,23 @@ def main() -> None:
                     help=f"the coach's voice (default {bc.COACH_TTS})")
     ap.add_argument("--pacer", action="store_true",
                     help="the breathing pacer under the whole narration")
+    ap.add_argument("--read-speech", action="store_true",
+                    help="instead: read English over the coach (first room), false commands")
     args = ap.parse_args()
     BACKEND[0] = args.backend
     t0 = time.time()
     nar = Narration.of_content(tts=args.tts, pacer=args.pacer)
     print(f"{args.backend}; voice {args.tts}; pacer {'on' if args.pacer else 'off'}")
+    if args.read_speech:
+        gain, delay, noise_rms = ROOMS[0]
+        echo = S.room_echo(nar.audio, gain, delay, reverb=0.08, seed=int(delay * 1000))
+        noise = np.random.default_rng(3).standard_normal(len(nar.audio)) * noise_rms
+        r = read_speech_over_the_coach(nar, echo, noise)
+        print(f"read speech at the echo's level over {len(nar.audio) / SAMPLE_RATE:.0f} s of "
+              f"narration ({r['minutes']:.1f} min of it spoken): {len(r['commands'])} commands "
+              f"{r['commands']}; the recognizer wrote {r['transcripts']} transcripts; "
+              f"{time.time() - t0:.0f} s")
+        return
     print(f"narration {len(nar.audio) / SAMPLE_RATE:.0f} s, {len(nar.spans)} lines; "
           f"{len(people())} people; filter bars: kept {FLT.min_user_ratio}, "
           f"obeyed unasked {FLT.sure_user_ratio}\n")
