@@ -62,9 +62,10 @@ class Speech:
               hold_seconds: float, sides: str) -> list[str]:
         """Every text a session with ``plan`` can say that is known before it starts, in the
         order a session first says them: each step's lines (side, hold time, counts filled in)
-        with the plan, the summary and ``sides`` (what ``{sides}`` says), then the engine's own lines, each with every value its
-        placeholders can take (every pace, every "time left" up to the longest hold). Help,
-        which depends on the moment, is left out. For rendering speech ahead of time."""
+        with the plan, the summary and ``sides`` (what ``{sides}`` says), then the engine's own
+        lines, each with every value its placeholders can take (every pace, every "time left"
+        up to the longest hold). Help, which depends on the moment, is left out. For rendering
+        speech ahead of time."""
         b_in, b_out = plan.breath_in or timing.breath_in, plan.breath_out or timing.breath_out
         paces = []
         for k in range(-int((timing.breath_max - timing.breath_min) / timing.breath_step) - 1,

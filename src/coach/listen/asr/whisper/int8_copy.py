@@ -74,14 +74,23 @@ def _variables(f: BinaryIO, count: int) -> Iterator[tuple[bytes, tuple[int, ...]
         yield name, dims, dtype, nbytes
 
 
+def _head(f: BinaryIO) -> tuple[int, bytes, int, int]:
+    """(binary version, spec name, spec revision, variable count); ``FormatError`` unless the
+    version is 6."""
+    version = _u(f, "I")
+    if version != 6:
+        raise FormatError(f"binary version {version} (expected 6)")
+    return version, _read_string(f), _u(f, "I"), _u(f, "I")
+
+
 def needs_copy(model_bin: Path) -> bool:
     """True when ``model_bin`` holds float weights that loading as int8 would convert."""
     with open(model_bin, "rb") as f:
-        if _u(f, "I") != 6:
+        try:
+            count = _head(f)[3]
+        except FormatError:
             return False
-        _read_string(f)
-        _u(f, "I")
-        for name, dims, dtype, nbytes in _variables(f, _u(f, "I")):
+        for name, dims, dtype, nbytes in _variables(f, count):
             if _quantized(name, dims) and dtype != INT8:
                 return True
             f.seek(nbytes, os.SEEK_CUR)
@@ -110,19 +119,15 @@ def write_int8_copy(src_dir: Path, dst_dir: Path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".bin.part", dir=dst_dir)
     try:
         with open(src_dir / "model.bin", "rb") as f, os.fdopen(fd, "wb") as out:
-            version = _u(f, "I")
-            if version != 6:
-                raise FormatError(f"binary version {version} (expected 6)")
-            out.write(struct.pack("<I", version) + _string(_read_string(f)))
-            out.write(struct.pack("<I", _u(f, "I")))
-            count = _u(f, "I")
+            version, spec, revision, count = _head(f)
+            out.write(struct.pack("<I", version) + _string(spec) + struct.pack("<I", revision))
             plan = []  # (name, dims, dtype, nbytes, offset of the bytes)
             for name, dims, dtype, nbytes in _variables(f, count):
                 plan.append((name, dims, dtype, nbytes, f.tell()))
                 f.seek(nbytes, os.SEEK_CUR)
             aliases = f.read()
-            scales = [p for p in plan if _quantized(p[0], p[1]) and p[2] != INT8]
-            out.write(struct.pack("<I", count + len(scales)))
+            scales = sum(1 for p in plan if _quantized(p[0], p[1]) and p[2] != INT8)
+            out.write(struct.pack("<I", count + scales))
             names = {p[0] for p in plan}
             for name, dims, dtype, nbytes, at in plan:
                 f.seek(at)
