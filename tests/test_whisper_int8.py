@@ -54,17 +54,43 @@ def test_the_model_loads_from_the_copy_made_once_in_the_cache(tmp_path, monkeypa
     again = WhisperModel(BUNDLED, verify_hash=False)
     assert again.loaded_from == copy and (copy / "model.bin").stat().st_mtime_ns == made
     assert sorted(p.name for p in copy.iterdir()) == ["config.json", "model.bin",
-                                                      "tokenizer.json", "vocabulary.txt"]
+                                                      "model.bin.sha256", "tokenizer.json",
+                                                      "vocabulary.txt"]
 
 
-def test_a_damaged_copy_is_dropped_and_the_original_loads(tmp_path, monkeypatch):
+def test_a_copy_changed_since_it_was_written_is_made_anew(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copy = WhisperModel(BUNDLED, verify_hash=False).loaded_from
+    written = (copy / "model.bin").read_bytes()
+    with open(copy / "model.bin", "r+b") as f:  # one weight byte: the copy would still load
+        f.seek(len(written) // 2)
+        f.write(bytes([written[len(written) // 2] ^ 0x40]))
+    assert not int8_copy.copy_is_intact(copy)
+    assert WhisperModel(BUNDLED, verify_hash=False).loaded_from == copy
+    assert (copy / "model.bin").read_bytes() == written
+
+
+def test_a_copy_that_fails_to_load_is_dropped_and_the_original_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     copy = WhisperModel(BUNDLED, verify_hash=False).loaded_from
     with open(copy / "model.bin", "r+b") as f:
         f.truncate(1000)
+    (copy / int8_copy.DIGEST_FILE).write_text(int8_copy._sha256(copy / "model.bin"))
     model = WhisperModel(BUNDLED, verify_hash=False)
     assert model.loaded_from == BUNDLED and not copy.exists()
     assert WhisperModel(BUNDLED, verify_hash=False).loaded_from == copy  # made anew
+
+
+def test_a_new_copy_replaces_the_copies_of_the_same_model_before_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "coach" / "whisper"
+    stale = cache / f"{BUNDLED.name}.0123456789abcdef"  # as a reinstall leaves it
+    other = cache / "another-model.0123456789abcdef"
+    for folder in (stale, other):
+        folder.mkdir(parents=True)
+        (folder / "model.bin").write_bytes(b"old")
+    copy = WhisperModel(BUNDLED, verify_hash=False).loaded_from
+    assert copy.parent == cache and not stale.exists() and other.exists()
 
 
 def test_a_cache_that_cannot_be_written_loads_the_original(tmp_path, monkeypatch):

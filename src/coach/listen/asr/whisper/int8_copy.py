@@ -8,7 +8,7 @@ scale kept beside the weight as ``<name>_scale``), the other float variables as 
 loader would have made, so loading the copy only reads it. The copy is written one variable (and
 a large one a block of rows) at a time, never the whole model in memory, to a temporary file
 renamed when complete; the small files of the folder (config, vocabulary, tokenizer) are copied
-beside it.
+beside it, with the copy's SHA-256, checked at every load.
 
 Which variables are quantized: every ``.../weight`` of rank 2 (linear layers and the token
 embeddings, which CTranslate2 also quantizes); convolution weights (rank 3) stay float32 (the
@@ -39,6 +39,9 @@ ROWS_PER_BLOCK = 4096
 """Rows quantized at a time (the token embeddings: 51,864 rows of 384)."""
 SMALL_FILES = ("config.json", "vocabulary.txt", "vocabulary.json", "tokenizer.json",
                "preprocessor_config.json")
+DIGEST_FILE = "model.bin.sha256"
+"""Beside the copy: the SHA-256 of its ``model.bin`` as written (a copy damaged later, even
+one that still loads, is made anew)."""
 
 
 class FormatError(ValueError):
@@ -136,10 +139,29 @@ def write_int8_copy(src_dir: Path, dst_dir: Path) -> None:
         for name in SMALL_FILES:
             if (src_dir / name).is_file():
                 shutil.copyfile(src_dir / name, dst_dir / name)
+        (dst_dir / DIGEST_FILE).write_text(_sha256(Path(tmp)) + "\n")
         os.replace(tmp, dst_dir / "model.bin")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def copy_is_intact(dst_dir: Path) -> bool:
+    """True when ``dst_dir/model.bin`` has the SHA-256 recorded when it was written (reads
+    the whole file: ~0.09 s for tiny.en's 42 MB)."""
+    try:
+        recorded = (dst_dir / DIGEST_FILE).read_text().strip()
+        return recorded == _sha256(dst_dir / "model.bin")
+    except OSError:
+        return False
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _header(name: bytes, dims: tuple[int, ...], dtype: int, nbytes: int) -> bytes:
