@@ -11,8 +11,7 @@ state's intents), ``hold`` (the largest state vocabulary: a hold on the ball), `
 from the competitor list, so rejection is not flattered by the test words being competitors.
 Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
-       [--rates 130,155,180] [--no-synth] [--boost stop=3,too_painful=3] [--near stop=2]
-       [--beam 1e-80] [--no-verify] [--cmn-reset] [--preroll 0.15] [--noise 300] [--delayed]
+       [--rates 130,155,180] [--no-synth] [--no-verify] [--preroll 0.15] [--noise 300] [--delayed]
        [--pause-frames 0] [--no-answer-check]
 ``--no-answer-check``: the answers of the screening and full vocabularies decided by pocketsphinx
 alone, as before Whisper (``coach.listen.asr.whisper_check``) decided them: the peer of the figures.
@@ -127,11 +126,7 @@ def main() -> None:
     ap.add_argument("--drop-test-words", action="store_true")
     ap.add_argument("--rates", default="130,155,180")
     ap.add_argument("--no-synth", action="store_true")
-    ap.add_argument("--boost", default="", help="intent=factor,... (PsSettings.intent_boost)")
-    ap.add_argument("--near", default="", help="word=distance,... (near_competitors)")
-    ap.add_argument("--beam", type=float, default=0.0, help="pocketsphinx beam/pbeam (0: default)")
     ap.add_argument("--no-verify", action="store_true", help="grammar decisions only")
-    ap.add_argument("--cmn-reset", action="store_true", help="PsSettings.cmn_reset")
     ap.add_argument("--preroll", type=float, default=base.preroll, help="PsSettings.preroll, s")
     ap.add_argument("--delayed", action="store_true",
                     help="decode the endpointer's delayed frames (PsSettings.decode_ahead off)")
@@ -142,16 +137,11 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.0,
                     help="white noise of this RMS (int16) over the real clips: a noise floor")
     a = ap.parse_args()
-    pairs = lambda text: [kv.split("=") for kv in text.split(",") if kv]  # noqa: E731
-    beams = (("beam", a.beam), ("pbeam", a.beam), ("wbeam", a.beam ** 0.75)) if a.beam else ()
     drop = tuple(sorted(p.name for p in bc.SPEECH_DIR.iterdir() if p.is_dir())) if a.drop_test_words \
         else ()
     settings = replace(base, command_weight=a.weight, vad_ratio=a.vad_ratio,
                        exclude_competitors=drop,
-                       intent_boost=tuple((k, float(v)) for k, v in pairs(a.boost)),
-                       near_competitors=tuple((k, int(v)) for k, v in pairs(a.near)),
-                       decoder_options=beams, verify=not a.no_verify,
-                       cmn_reset=a.cmn_reset, preroll=a.preroll, decode_ahead=not a.delayed,
+                       verify=not a.no_verify, preroll=a.preroll, decode_ahead=not a.delayed,
                        pause_frames=a.pause_frames, answer_check=not a.no_answer_check)
     t0 = time.monotonic()
     real = real_clips()

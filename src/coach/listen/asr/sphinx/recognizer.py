@@ -61,8 +61,7 @@ class PocketsphinxRecognizer:
         self.name = "pocketsphinx en-us"
         self._decoder = pocketsphinx.Decoder(hmm=hmm, dict=dic, lm=None, loglevel="FATAL",
                                              cmn=settings.cmn, bestpath=False,
-                                             silprob=settings.silprob, fillprob=settings.fillprob,
-                                             **dict(settings.decoder_options))
+                                             silprob=settings.silprob, fillprob=settings.fillprob)
         self._verifier = IntentVerifier(hmm, dic) if settings.verify else None
         self._answers = None  # loaded at the first answer vocabulary (off the start-up path)
         self._answers_wanted = settings.answer_check and whisper_model_dir() is not None
@@ -70,7 +69,6 @@ class PocketsphinxRecognizer:
             self.name += " (answers: whisper tiny.en)"
         self._check_answers = False
         """The vocabulary is an answer's: short segments go to ``_answers`` (Whisper)."""
-        self._cmn_init = self._decoder.get_cmn()
         self._by_phrase: dict[str, str] = {}
         self._phrases: dict[str, list[str]] = {}
         self._search_names: dict[str, str] = {}
@@ -85,13 +83,12 @@ class PocketsphinxRecognizer:
         self._ahead = AheadDecoder(
             hmm, self._decoder, settings.vad_mode, self._window, self._frame_samples / SAMPLE_RATE,
             cmn=settings.cmn, bestpath=False, silprob=settings.silprob,
-            fillprob=settings.fillprob, **dict(settings.decoder_options)) \
+            fillprob=settings.fillprob) \
             if settings.decode_ahead else None
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
                                 settings.preroll_snr, history=max(64, self._window))
         self._rule = EarlyRule(settings.early_frames, settings.pause_frames)
-        self._hiss = np.random.default_rng(0)
         self._frames_fed = 0
         self._resume_frame = 0
         """No segment opens mid-speech on a frame before this one (``_abort_utterance``)."""
@@ -107,11 +104,8 @@ class PocketsphinxRecognizer:
         """Listen only for these intents (intent -> lower-case phrases); unknown words raise."""
         by_phrase = check_vocabulary(phrases, self._lookup)
         fillers = competitors(by_phrase, self._lookup, self.settings.competitor_count,
-                              self.settings.min_competitor_phones,
-                              self.settings.exclude_competitors,
-                              dict(self.settings.near_competitors))
-        grammar = build_grammar(by_phrase, fillers, self.settings.command_weight,
-                                dict(self.settings.intent_boost), self.settings.pair_weight)
+                              self.settings.exclude_competitors)
+        grammar = build_grammar(by_phrase, fillers, self.settings.command_weight)
         self._abort_utterance()
         name = self._search_names.get(grammar)
         if name is None:  # each search costs memory in the decoder: build each grammar once
@@ -213,12 +207,6 @@ class PocketsphinxRecognizer:
             self._decoder.set_cmn(self._seg_cmn)
 
     def _frame(self, frame: np.ndarray) -> list[Hypothesis]:
-        if self.settings.hiss:  # digital silence (a null sink, a padded file): no microphone
-            # gives it, and the endpointer glues it to the speech before it: the quietest hiss
-            silent = frame == 0
-            if silent.any():
-                frame = frame.copy()
-                frame[silent] = self._hiss.integers(-2, 3, int(silent.sum()), dtype=np.int16)
         was_in_speech = self._endpointer.in_speech
         raw = frame.tobytes()
         self._preroll.push(raw)
@@ -262,8 +250,6 @@ class PocketsphinxRecognizer:
         return out
 
     def _start_utt(self) -> None:
-        if self.settings.cmn_reset:
-            self._decoder.set_cmn(self._cmn_init)
         if self.settings.echo_keeps_cmn:
             self._seg_cmn = self._decoder.get_cmn()
         self._seg_far_end = self._far_end

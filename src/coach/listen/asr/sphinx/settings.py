@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PsSettings:
-    """Tuning of the pocketsphinx backend (chosen with bench/ps_tune.py).
+    """Tuning of the pocketsphinx backend (chosen with bench/ps_tune.py; options measured to
+    help nothing were removed, see docs/decisions.md).
 
     competitor_count: how many frequent words compete with the commands.
     command_weight: grammar weight of the command branch against the competitor branch.
@@ -18,13 +19,7 @@ class PsSettings:
     max_segment: seconds; a longer speech segment is cut and decoded.
     silprob, fillprob: pocketsphinx's probabilities of inserting silence / noise fillers.
     cmn: cepstral mean normalisation mode ("live" works on partial results).
-    min_competitor_phones: competitor words shorter than this (in phones) are left out.
     exclude_competitors: words never used as competitors (for honest benchmarking).
-    intent_boost: (intent, factor) pairs multiplying the grammar weight of that intent's phrases.
-    near_competitors: (command word, phone edit distance) pairs: competitor words that close to
-        the command word's pronunciation are left out.
-    pair_weight: grammar weight of a run of two competitor words against one competitor word.
-    decoder_options: further pocketsphinx options (name, value), e.g. ("beam", 1e-60).
     verify: False turns the second pass off (grammar decisions only, for benchmarking).
     verify_min: the least fit (``ps_verify`` score) at which a decoded intent is reported.
     rescue: (intent, fit) pairs tried in order on a segment the grammar rejected: the first
@@ -32,7 +27,6 @@ class PsSettings:
     rescue_max: seconds; a longer segment is not rescued (in a long stretch of speech some
         part fits any short word).
     verify_window: seconds; only the end of a longer segment is verified (bounds the cost).
-    hiss: turn digital silence into +-2 LSB noise before the endpointer (off by default).
     """
 
     competitor_count: int = 100
@@ -45,28 +39,16 @@ class PsSettings:
     silprob: float = 0.1
     fillprob: float = 0.1
     cmn: str = "live"
-    min_competitor_phones: int = 1
     exclude_competitors: tuple[str, ...] = ()
-    intent_boost: tuple[tuple[str, float], ...] = ()
-    near_competitors: tuple[tuple[str, int], ...] = ()
-    pair_weight: float = 1.0
-    decoder_options: tuple[tuple[str, float], ...] = ()
     verify: bool = True
     verify_min: float = -0.003
     rescue: tuple[tuple[str, float], ...] = (("stop", -0.0015), ("yes", -0.0012))
     rescue_max: float = 2.0
-    hiss: bool = False  # on, the live barge-in e2e test got slower than 500 ms: see issue notes
     verify_window: float = 3.0
     preroll: float = 0.15
     """Seconds of audio from before the endpointer's speech start also given to the decoder,
     when the segment is within ``preroll_snr`` dB of the noise floor (``ps_preroll``)."""
     preroll_snr: float = 40.0
-    cmn_reset: bool = False
-    """Start every segment from the model's initial cepstral mean instead of the one left by the
-    segments before (live CMN otherwise carries over: after seconds of quiet echo residue, a
-    loud "stop" was heard as "pause" or not at all in the live loopback test; a replay of that
-    recording with the reset heard both). Off: on the real-people sample (``bench/ps_tune.py
-    --cmn-reset``) it caught the same commands and rejected 3-6 fewer of 270 other words."""
     pause_frames: int = 2
     """Frames of silence after a word (``decode_ahead``) at which a safety intent in the decoder
     ahead's last partial result is reported early, however briefly it held (0: off)."""
