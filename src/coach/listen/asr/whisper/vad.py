@@ -109,10 +109,6 @@ class NoiseGate:
         """The background's level in dB of int16 RMS (at least that of ``gate_floor``)."""
         return float(np.percentile(self._levels, self.s.floor_percentile))
 
-    def passes(self, chunk: np.ndarray) -> bool:
-        """Whether ``chunk`` is loud enough to be speech (``gate_db`` above the floor)."""
-        return self.above(chunk) >= self.s.gate_db
-
     def above(self, chunk: np.ndarray) -> float:
         """Decibels of ``chunk`` above the floor before it (-inf under ``gate_floor``); the
         chunk then joins the floor's window."""
