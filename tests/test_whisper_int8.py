@@ -9,7 +9,7 @@ import pytest
 from coach.listen.asr.whisper import int8_copy
 from coach.listen.asr.whisper.mel import log_mel
 from coach.listen.asr.whisper.model import WhisperModel, bundled_model_dir
-from coach.paths import PROJECT_ROOT
+from coach.paths import PROJECT_ROOT, sha256_of
 from coach.pcm import read_wav_16k
 
 BUNDLED = bundled_model_dir()
@@ -75,7 +75,7 @@ def test_a_copy_that_fails_to_load_is_dropped_and_the_original_loads(tmp_path, m
     copy = WhisperModel(BUNDLED, verify_hash=False).loaded_from
     with open(copy / "model.bin", "r+b") as f:
         f.truncate(1000)
-    (copy / int8_copy.DIGEST_FILE).write_text(int8_copy._sha256(copy / "model.bin"))
+    (copy / int8_copy.DIGEST_FILE).write_text(sha256_of(copy / "model.bin"))
     model = WhisperModel(BUNDLED, verify_hash=False)
     assert model.loaded_from == BUNDLED and not copy.exists()
     assert WhisperModel(BUNDLED, verify_hash=False).loaded_from == copy  # made anew

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -53,3 +54,12 @@ def keep_temporary_files_private() -> Path | None:
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
     return folder
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path`` as hex, read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

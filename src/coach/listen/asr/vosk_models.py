@@ -11,7 +11,6 @@ checked against a pinned SHA-256. Nothing else in the coach touches the network.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import sys
@@ -82,14 +81,6 @@ def find_vosk_model(explicit: str | os.PathLike[str] | None = None) -> Path | No
     return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _manual_steps(url: str, sha256: str, dest: Path) -> str:
     return (
         f"on a machine with internet, download {url}, check that `sha256sum` prints {sha256}, "
@@ -139,7 +130,7 @@ def download_vosk_model(
                 f"Could not download the speech model from {url}: {err}.",
                 _manual_steps(url, sha256, dest),
             ) from err
-        got = sha256_of(archive)
+        got = paths.sha256_of(archive)
         if got != sha256:
             raise CoachError(
                 "model.checksum",

@@ -32,6 +32,8 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
+from coach.paths import sha256_of
+
 FLOAT32, INT8, FLOAT16 = 0, 1, 4
 """CTranslate2's ``DataType`` ids used here."""
 DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
@@ -139,7 +141,7 @@ def write_int8_copy(src_dir: Path, dst_dir: Path) -> None:
         for name in SMALL_FILES:
             if (src_dir / name).is_file():
                 shutil.copyfile(src_dir / name, dst_dir / name)
-        (dst_dir / DIGEST_FILE).write_text(_sha256(Path(tmp)) + "\n")
+        (dst_dir / DIGEST_FILE).write_text(sha256_of(Path(tmp)) + "\n")
         os.replace(tmp, dst_dir / "model.bin")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,17 +153,9 @@ def copy_is_intact(dst_dir: Path) -> bool:
     the whole file: ~0.09 s for tiny.en's 42 MB)."""
     try:
         recorded = (dst_dir / DIGEST_FILE).read_text().strip()
-        return recorded == _sha256(dst_dir / "model.bin")
+        return recorded == sha256_of(dst_dir / "model.bin")
     except OSError:
         return False
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _header(name: bytes, dims: tuple[int, ...], dtype: int, nbytes: int) -> bytes:

