@@ -77,6 +77,17 @@ def sample_clips() -> list[Clip]:
     return out
 
 
+NOISY_LEVEL = 10 ** (-26 / 20) * 32768
+"""Speech level of the clips under noise: -26 dBFS (int16 RMS)."""
+
+
+def shuffled_clips() -> list[Clip]:
+    """Every command and other-word clip (tune set, then sample) in the benches' one order."""
+    clips = [c for c in tune_clips() if c.kind != "continuous"] + sample_clips()
+    order = np.random.default_rng(7).permutation(len(clips))
+    return [clips[i] for i in order]
+
+
 def read(path: str) -> np.ndarray:
     from coach.pcm import read_wav, to_16k_int16
     x, r = read_wav(path)
@@ -218,9 +229,13 @@ def run_whisper_direct(audio: np.ndarray, vocab: frozenset[str], threshold: floa
     return [(h.intent, h.alternatives, h.start, h.end, pos) for h, pos in feed(rec, audio)]
 
 
-def run_peer(audio: np.ndarray, vocab: frozenset[str]) -> dict:
+def run_peer(audio: np.ndarray, vocab: frozenset[str], changes: dict | None = None) -> dict:
+    """The old stack over ``audio``; ``changes``: ``PsSettings`` fields to change (ps_ablate)."""
+    from dataclasses import replace
+
     from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer
-    rec = PocketsphinxRecognizer()
+    from coach.listen.asr.sphinx.settings import PsSettings
+    rec = PocketsphinxRecognizer(settings=replace(PsSettings(), **(changes or {})))
     phrases = all_phrases()
     rec.set_vocabulary({k: phrases[k] for k in vocab})
     c0 = time.process_time()
@@ -333,10 +348,7 @@ def main() -> int:
     from coach.listen.asr.whisper.recognizer import WhisperSettings
     threshold = args.threshold if args.threshold is not None else WhisperSettings().early_threshold
 
-    clips = [c for c in tune_clips() if c.kind != "continuous"] + sample_clips()
-    rng = np.random.default_rng(7)
-    order = rng.permutation(len(clips))
-    clips = [clips[i] for i in order]
+    clips = shuffled_clips()
     if args.quick:
         clips = clips[::5]
     cont = [c for c in tune_clips() if c.kind == "continuous"]
@@ -350,7 +362,7 @@ def main() -> int:
             if kind not in ("white", "babble") or not snr.lstrip("-").isdigit():
                 ap.error(f"--noise {item}: expected white:DB or babble:DB")
             conditions.append((kind, None, int(snr)))
-    level = 10 ** (-26 / 20) * 32768  # -26 dBFS speech for the noise conditions
+    level = NOISY_LEVEL
 
     streams = {}
     for kind, _, snr in conditions:

@@ -24,7 +24,6 @@ import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,25 +55,13 @@ RUNS = {  # variant: (stream, vocabulary) pairs where the rule can act
 }
 
 
-def run(audio: np.ndarray, vocab: frozenset[str], changes: dict) -> dict:
-    from coach.listen.asr.sphinx.recognizer import PocketsphinxRecognizer
-    from coach.listen.asr.sphinx.settings import PsSettings
-    rec = PocketsphinxRecognizer(settings=replace(PsSettings(), **changes))
-    phrases = lp.all_phrases()
-    rec.set_vocabulary({k: phrases[k] for k in vocab})
-    return {"hyps": [(h.intent, h.alternatives, h.start, h.end, pos)
-                     for h, pos in lp.feed(rec, audio)]}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--every", type=int, default=2, help="every Nth clip (default 2; above 2 also every Nth read utterance: a quick look)")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = ap.parse_args()
-    clips = [c for c in lp.tune_clips() if c.kind != "continuous"] + lp.sample_clips()
-    order = np.random.default_rng(7).permutation(len(clips))
-    clips = [clips[i] for i in order][::args.every]
-    level = 10 ** (-26 / 20) * 32768
+    clips = lp.shuffled_clips()[::args.every]
+    level = lp.NOISY_LEVEL
     read = [c for c in lp.tune_clips() if c.kind == "continuous"]
     streams = {"clean": lp.build_stream(clips, 1),
                "white 10 dB": lp.with_noise(lp.build_stream(clips, 1, level=level), "white", 10,
@@ -85,7 +72,7 @@ def main() -> int:
     print(f"{len(clips)} clips ({sum(c.kind == 'command' for c in clips)} commands), "
           f"{len(streams['read'].audio) / lp.RATE / 60:.1f} min of read speech", flush=True)
     with ProcessPoolExecutor(2) as pool:
-        futs = {(name, s, v): pool.submit(run, streams[s].audio, vocabs[v], VARIANTS[name])
+        futs = {(name, s, v): pool.submit(lp.run_peer, streams[s].audio, vocabs[v], VARIANTS[name])
                 for name, pairs in RUNS.items() for s, v in pairs}
         done = {k: f.result() for k, f in futs.items()}
     rows = {}
