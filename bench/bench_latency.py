@@ -96,11 +96,10 @@ TARGETS = ("welcome", "disclaimer", "how_to_talk", "screening_intro", "screen_he
            "HOLD", "HOLD")
 """Where the stop lands: inside these lines, or (HOLD) in the silent hold after hold_start."""
 
-KINDS = ("whisper", "ours", "ours_no_pause", "ours_delayed", "ours_finals", "naive")
+KINDS = ("whisper", "ours", "ours_delayed", "ours_finals", "naive")
 """whisper: the shipped default (Silero VAD, early stop check, Whisper transcripts), decoding in
 line so results fall at the same point of the audio on any machine; ours: the pocketsphinx
-backend (the default until 2026-12-07); ours_no_pause: the same without the early report at a pause
-(``PsSettings.pause_frames`` 0, as before 2026-12-02 afternoon); ours_delayed: the same with the
+backend (the default until 2026-12-07); ours_delayed: the same with the
 decoder fed the endpointer's frames, a window late (``PsSettings.decode_ahead`` off, as before
 2026-12-02); ours_finals: the
 same recognizer acting only on final results (early report off; its endpointer settings are
@@ -124,8 +123,6 @@ def make_recognizer(kind: str):
         return load_recognizer("whisper", realtime=False)
     if kind == "ours":
         return PocketsphinxRecognizer()
-    if kind == "ours_no_pause":
-        return PocketsphinxRecognizer(settings=PsSettings(pause_frames=0))
     if kind == "ours_delayed":
         return PocketsphinxRecognizer(settings=PsSettings(decode_ahead=False))
     if kind == "ours_finals":

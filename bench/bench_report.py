@@ -62,7 +62,7 @@ def build(results: dict, *, seed: int, quick: bool, seconds: float, timings: dic
     warm = [s["seconds"] for s in cost["startup_warm"] if s["seconds"] is not None]
     live = results.get("live") or {}
     o, f, nv = lat.get("ours", {}), lat.get("ours_finals", {}), lat.get("naive", {})
-    dl, npz = lat.get("ours_delayed", {}), lat.get("ours_no_pause", {})
+    dl = lat.get("ours_delayed", {})
 
     def acc(kind: str, cond: str) -> float | None:
         return syn.get(kind, {}).get("by_condition", {}).get(cond, {}).get("accuracy")
@@ -107,8 +107,7 @@ def build(results: dict, *, seed: int, quick: bool, seconds: float, timings: dic
         "seed": seed, "quick": quick, "seconds": seconds, "timings": timings,
         "figures": figures, "targets": targets,
         "latency_in_process": lat,
-        "latency_ratio_p95": {"ours/ours_no_pause": _ratio(o.get("p95"), npz.get("p95")),
-                              "ours/ours_delayed": _ratio(o.get("p95"), dl.get("p95")),
+        "latency_ratio_p95": {"ours/ours_delayed": _ratio(o.get("p95"), dl.get("p95")),
                               "ours/ours_finals": _ratio(o.get("p95"), f.get("p95")),
                               "ours/naive": _ratio(o.get("p95"), nv.get("p95"))},
         "latency_live": live,
@@ -127,9 +126,7 @@ METHODS = {
     "'stop' once at a random point inside a narration line or in the silent hold (random espeak-ng "
     "accent/variant/rate/pitch; echo -20 dB, 20-80 ms). Latency = speaker_stopped (or the heard "
     "entry when nothing was playing) minus the end of the trimmed 'stop' audio, on the audio clock "
-    "(50 ms blocks). Peers on the same trials: ours_no_pause = the same PocketsphinxRecognizer "
-    "without the early report at a pause (pause_frames 0, as before 2026-12-02 afternoon); "
-    "ours_delayed = the same PocketsphinxRecognizer "
+    "(50 ms blocks). Peers on the same trials: ours_delayed = the same PocketsphinxRecognizer "
     "with its decoder fed the endpointer's frames a window (0.27 s) late (decode_ahead off, as "
     "before 2026-12-02); ours_finals = the same PocketsphinxRecognizer with "
     "early report off (finals only; its endpointer = pocketsphinx defaults); naive = plain "
@@ -194,8 +191,7 @@ def markdown(r: dict) -> str:
                  f"{s['false_stop_before_user']} | {s['not_reached']} | {_ms(s['p50'])} | "
                  f"{_ms(s['p95'])} | {_ms(s['max'])} |")
     rat = r["latency_ratio_p95"]
-    L.append(f"\np95 ratio ours/ours_no_pause: {_f(rat.get('ours/ours_no_pause'), '{:.2f}')}; "
-             f"ours/ours_delayed: {_f(rat.get('ours/ours_delayed'), '{:.2f}')}; "
+    L.append(f"\np95 ratio ours/ours_delayed: {_f(rat.get('ours/ours_delayed'), '{:.2f}')}; "
              f"ours/ours_finals: {_f(rat['ours/ours_finals'], '{:.2f}')}; "
              f"ours/naive: {_f(rat['ours/naive'], '{:.2f}')}")
     live = r.get("latency_live") or {}

@@ -11,8 +11,7 @@ the early reports in the hold).
 Rules (``PsSettings``): ``fit floor`` (a decoded intent other than stop / too painful dropped
 below ``verify_min``), ``rescue`` (a rejected short segment re-aligned to stop, yes),
 ``verifier`` (both, and the stop / too painful comparison), ``decode ahead`` (early reports
-from a second decoder), ``pause report`` (a safety intent reported at a 2-frame pause),
-``pre-roll`` (0.15 s before a segment near the noise floor), ``answer check`` (Whisper decides
+from a second decoder), ``pre-roll`` (0.15 s before a segment near the noise floor), ``answer check`` (Whisper decides
 short answers).
 
 Usage: .venv/bin/python bench/ps_ablate.py [--every 2] [--out bench/results/ps_ablate.json]
@@ -37,7 +36,6 @@ VARIANTS = {
     "no rescue": {"rescue": ()},
     "no verifier": {"verify": False},
     "no decode ahead": {"decode_ahead": False},
-    "no pause report": {"pause_frames": 0},
     "no pre-roll": {"preroll": 0.0},
     "no answer check": {"answer_check": False},
 }
@@ -49,7 +47,6 @@ RUNS = {  # variant: (stream, vocabulary) pairs where the rule can act
     "no rescue": [("clean", "screening"), ("clean", "hold"), ("read", "hold")],
     "no verifier": [("clean", "screening"), ("clean", "hold"), ("read", "hold")],
     "no decode ahead": [("clean", "hold"), ("read", "hold")],
-    "no pause report": [("clean", "hold"), ("read", "hold")],
     "no pre-roll": [("clean", "hold"), ("white 10 dB", "hold")],
     "no answer check": [("clean", "screening"), ("read", "screening")],
 }

@@ -12,7 +12,7 @@ from the competitor list, so rejection is not flattered by the test words being 
 Prints counts and the real-time factor (CPU seconds per audio second).
 Usage: .venv/bin/python bench/ps_tune.py [--weight W] [--vad-ratio R] [--drop-test-words]
        [--rates 130,155,180] [--no-synth] [--no-verify] [--preroll 0.15] [--noise 300] [--delayed]
-       [--pause-frames 0] [--no-answer-check]
+       [--no-answer-check]
 ``--no-answer-check``: the answers of the screening and full vocabularies decided by pocketsphinx
 alone, as before Whisper (``coach.listen.asr.whisper_check``) decided them: the peer of the figures.
 """
@@ -130,8 +130,6 @@ def main() -> None:
     ap.add_argument("--preroll", type=float, default=base.preroll, help="PsSettings.preroll, s")
     ap.add_argument("--delayed", action="store_true",
                     help="decode the endpointer's delayed frames (PsSettings.decode_ahead off)")
-    ap.add_argument("--pause-frames", type=int, default=base.pause_frames,
-                    help="PsSettings.pause_frames (0: no early report at a pause)")
     ap.add_argument("--no-answer-check", action="store_true",
                     help="no Whisper on the answers (PsSettings.answer_check off)")
     ap.add_argument("--noise", type=float, default=0.0,
@@ -142,7 +140,7 @@ def main() -> None:
     settings = replace(base, command_weight=a.weight, vad_ratio=a.vad_ratio,
                        exclude_competitors=drop,
                        verify=not a.no_verify, preroll=a.preroll, decode_ahead=not a.delayed,
-                       pause_frames=a.pause_frames, answer_check=not a.no_answer_check)
+                       answer_check=not a.no_answer_check)
     t0 = time.monotonic()
     real = real_clips()
     if a.noise:

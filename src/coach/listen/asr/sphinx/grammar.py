@@ -41,23 +41,6 @@ def check_vocabulary(phrases: Mapping[str, Sequence[str]], lookup: Lookup) -> di
     return by_phrase
 
 
-def committed_prefixes(by_phrase: Mapping[str, str]) -> dict[str, str]:
-    """Partial results that can only end as one intent and already hold one of its phrases
-    whole: prefix -> intent. "stop the" (of "stop the session") is the intent ``stop``: it
-    starts with the phrase "stop" and every phrase it can still become is a stop phrase; "too"
-    (of "too painful") is none, as it holds no whole phrase."""
-    out: dict[str, str] = {}
-    for phrase, intent in by_phrase.items():
-        words = phrase.split()
-        for k in range(2, len(words)):
-            prefix = " ".join(words[:k])
-            holds_whole = any(" ".join(words[:j]) in by_phrase for j in range(1, k))
-            endings = {i for p, i in by_phrase.items() if p == prefix or p.startswith(prefix + " ")}
-            if holds_whole and prefix not in by_phrase and endings == {intent}:
-                out[prefix] = intent
-    return out
-
-
 def competitors(by_phrase: Mapping[str, str], lookup: Lookup, count: int,
                 exclude: Sequence[str] = ()) -> list[str]:
     """The first ``count`` competitor words that are not, and do not sound like, a command word.

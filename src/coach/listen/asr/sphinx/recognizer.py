@@ -8,8 +8,8 @@ do not depend on the caller's block size.
 Rejection: the grammar (``ps_grammar``) lets an utterance be one command phrase or any run of
 frequent English words; only an utterance decoded as exactly one command is reported.
 Early report: ``stop`` and ``too painful`` are reported (``final=False``) as soon as the partial
-hypothesis has named the same safety intent for ``early_frames`` consecutive frames, or at the
-pause after the word (``ps_early``); those partial results come from a second decoder given
+hypothesis has named the same safety intent for ``early_frames`` consecutive frames
+(``ps_early``); those partial results come from a second decoder given
 each frame as it arrives (``ps_ahead``), not a window (0.27 s) late as the endpointer hands them
 to the main decoder. If the partial results of a segment named both ``stop`` and
 ``too_painful``, or the other one fits the segment at least as well (``ps_verify``), ``unsure``
@@ -88,7 +88,7 @@ class PocketsphinxRecognizer:
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll = PreRoll(round(settings.preroll * SAMPLE_RATE / self._frame_samples),
                                 settings.preroll_snr, history=max(64, self._window))
-        self._rule = EarlyRule(settings.early_frames, settings.pause_frames)
+        self._rule = EarlyRule(settings.early_frames)
         self._frames_fed = 0
         self._resume_frame = 0
         """No segment opens mid-speech on a frame before this one (``_abort_utterance``)."""
@@ -292,7 +292,6 @@ class PocketsphinxRecognizer:
         for frame, judged in ahead:
             if not judged:  # fed once speech follows: never if the endpointer ends first
                 self._held.append(frame)
-                out.extend(self._early_at_pause())
                 continue
             for f in [*self._held, frame]:
                 self._ahead.feed(f)
@@ -307,12 +306,6 @@ class PocketsphinxRecognizer:
         hyp = decoder.hyp()
         intent = self._rule.partial(hyp.hypstr.strip() if hyp is not None else "")
         return self._early_report(intent, decoder, frames) if intent else []
-
-    def _early_at_pause(self) -> list[Hypothesis]:
-        """The early report at a pause (``ps_early``): as many frames held back in a row."""
-        intent = self._rule.pause(len(self._held))
-        return self._early_report(intent, self._ahead.decoder,
-                                  self._ahead_frames + len(self._held)) if intent else []
 
     def _early_report(self, intent: str, decoder: pocketsphinx.Decoder,
                       frames: int) -> list[Hypothesis]:

@@ -49,9 +49,6 @@ class PsSettings:
     """Seconds of audio from before the endpointer's speech start also given to the decoder,
     when the segment is within ``preroll_snr`` dB of the noise floor (``ps_preroll``)."""
     preroll_snr: float = 40.0
-    pause_frames: int = 2
-    """Frames of silence after a word (``decode_ahead``) at which a safety intent in the decoder
-    ahead's last partial result is reported early, however briefly it held (0: off)."""
     decode_ahead: bool = True
     """The early report (``early_frames``) is decided on a second decoder fed each frame as
     it arrives (``ps_ahead``): the endpointer hands frames on a window late (0.27 s at
