@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coach.session.engine import Phase
-from coach.session.messages import End, Fault, FaultKind, Heard, Say, Silence
+from coach.session.messages import End, Fault, FaultKind, Heard, LineDone, Record, Say, Silence
 from coach.session.plan import Screening, SessionPlan
 from coach.run.simulate import Injected
 from coach.run.user_script import Reply, default_replies
@@ -173,6 +173,34 @@ def test_hold_ends_at_maximum_even_if_nothing_is_ever_heard():
     sim.run(until=lambda d: bool(kinds(d.log.entries, "hold_end")))
     hold = kinds(sim.driver.log.entries, "hold_end")[0]
     assert hold["actual"] <= 180
+
+
+def _paused_in_hold():
+    """A driver's engine and state paused in the first hold (pure engine from here on)."""
+    sim = session([Reply("hold_start", "pause", delay=30, times=1)])
+    sim.run(until=in_phase(Phase.PAUSED))
+    return sim.driver.engine, sim.driver.state
+
+
+@pytest.mark.parametrize("event", ["heard", "line_done"])
+def test_a_hold_past_its_maximum_ends_at_the_next_event_without_a_tick(event):
+    """Deadlines do not wait for the runner's tick: an event that comes after the hold's maximum
+    ends the hold first (at the event's time), whatever the event is."""
+    engine, s = _paused_in_hold()
+    t = s.hold.max_due + 0.2
+    ev = Heard("how_long", t) if event == "heard" else LineDone(10 ** 6, t)
+    s, actions = engine.step(s, ev)
+    ends = [a for a in actions if isinstance(a, Record) and a.kind == "hold_end"]
+    assert [e.data["how"] for e in ends] == ["max"]
+    assert s.hold is None and s.phase is not Phase.PAUSED
+
+
+def test_stop_past_a_hold_maximum_is_a_stop_not_a_completed_hold():
+    engine, s = _paused_in_hold()
+    s, actions = engine.step(s, Heard("stop", s.hold.max_due + 0.2))
+    assert s.phase is Phase.ENDED
+    ends = [a for a in actions if isinstance(a, End)]
+    assert [e.outcome.value for e in ends] == ["stopped"]
 
 
 def test_how_long_repeat_help_and_pace():

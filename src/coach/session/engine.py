@@ -1,8 +1,9 @@
 """The session engine: a pure state machine, ``(state, event) -> (state, actions)``.
 
 No I/O, no sleeping, no clock: every event carries its time, timers are deadlines kept in the
-state and fired by ``Tick``. The voice says one line at a time: a ``Say`` is followed by the next
-only after its ``LineDone``. Safety rules held here:
+state, fired by ``Tick`` and, when overdue, before any other event but "stop" (so the runner's
+tick rate never delays a deadline). The voice says one line at a time: a ``Say`` is followed by
+the next only after its ``LineDone``. Safety rules held here:
 
 * "stop" is heard in every state and ends the session within one step;
 * a hold ends at its maximum (``Hold.max_due``) whatever else happens — pause, ease-off, deafness;
@@ -69,6 +70,10 @@ class Engine:
         if s.phase is Phase.ENDED:
             return s, out
         t = ev.t
+        if not isinstance(ev, Tick) and not (isinstance(ev, Heard) and ev.intent == STOP):
+            s = self._fire_due(s, t, out)  # deadlines passed since the last tick come first
+            if s.phase is Phase.ENDED:
+                return self._finish_step(s, t, out)
         if isinstance(ev, Fault):
             s = self._fault(s, ev, out)
         elif isinstance(ev, Heard):
@@ -170,6 +175,13 @@ class Engine:
         return s
 
     def _tick(self, s: State, t: float, out: list[Action]) -> State:
+        s = self._fire_due(s, t, out)
+        if s.phase is Phase.HOLD and s.hold:
+            s = hold_cues(s, self.current_step(s), self.speech, t)
+        return s
+
+    def _fire_due(self, s: State, t: float, out: list[Action]) -> State:
+        """Fire every timer due at ``t``, earliest first."""
         while True:
             due = sorted((d, n) for n, d in s.timers if d <= t)
             if not due or s.phase is Phase.ENDED:
@@ -177,8 +189,6 @@ class Engine:
             _, name = due[0]
             s = replace(s, timers=tuple(x for x in s.timers if x[0] != name))
             s = self._timer_fired(s, name, t, out)
-        if s.phase is Phase.HOLD and s.hold:
-            s = hold_cues(s, self.current_step(s), self.speech, t)
         return s
 
     def _timer_fired(self, s: State, name: str, t: float, out: list[Action]) -> State:
