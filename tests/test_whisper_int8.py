@@ -99,3 +99,43 @@ def test_a_cache_that_cannot_be_written_loads_the_original(tmp_path, monkeypatch
     (cache / "coach" / "whisper").write_text("a file where the folder would go")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     assert WhisperModel(BUNDLED, verify_hash=False).loaded_from == BUNDLED
+
+
+def test_two_writers_at_once_leave_one_whole_copy_and_no_temporary_folder(tmp_path):
+    """Two processes starting with no copy both write one: each builds it in a temporary
+    folder renamed into place, and the one that comes second keeps the first's."""
+    import threading
+    dst = tmp_path / "whisper" / "tiny.abc"
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            int8_copy.write_int8_copy(BUNDLED, dst)
+        except BaseException as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert errors == []
+    assert int8_copy.copy_is_intact(dst)
+    assert [p.name for p in dst.parent.iterdir()] == ["tiny.abc"]
+    made = (dst / "model.bin").stat().st_ino
+    int8_copy.write_int8_copy(BUNDLED, dst)  # a late writer: the copy there stays as it is
+    assert (dst / "model.bin").stat().st_ino == made
+    assert [p.name for p in dst.parent.iterdir()] == ["tiny.abc"]
+
+
+def test_a_dead_writers_temporary_folder_is_removed_and_a_live_ones_kept(tmp_path):
+    import os
+    cache = tmp_path / "whisper"
+    dead, live = cache / ".tiny.abc.part-1", cache / ".tiny.abc.part-2"
+    other = cache / ".other.abc.part-3"
+    for folder in (dead, live, other):
+        folder.mkdir(parents=True)
+    now = dead.stat().st_mtime
+    os.utime(dead, (now - 2 * int8_copy.PART_STALE_AFTER,) * 2)
+    os.utime(other, (now - 2 * int8_copy.PART_STALE_AFTER,) * 2)
+    int8_copy.remove_stale_parts(cache, "tiny", now=now)
+    assert not dead.exists() and live.exists() and other.exists()

@@ -6,9 +6,10 @@ loaded) peaks ~120 MB above what it keeps. This module writes the same weights a
 quantized as CTranslate2 does it (per row: ``scale = 127 / max|row|``, ``round(row * scale)``, the
 scale kept beside the weight as ``<name>_scale``), the other float variables as float32: what the
 loader would have made, so loading the copy only reads it. The copy is written one variable (and
-a large one a block of rows) at a time, never the whole model in memory, to a temporary file
-renamed when complete; the small files of the folder (config, vocabulary, tokenizer) are copied
-beside it, with the copy's SHA-256, checked at every load.
+a large one a block of rows) at a time, never the whole model in memory, into a temporary folder
+beside the copy's (``.<name>.part-*``) renamed into place when complete, with the small files of
+the model folder (config, vocabulary, tokenizer) and the copy's SHA-256, checked at every load: a
+reader never sees half a copy, and of two processes writing at once one copy stays.
 
 Which variables are quantized: every ``.../weight`` of rank 2 (linear layers and the token
 embeddings, which CTranslate2 also quantizes); convolution weights (rank 3) stay float32 (the
@@ -117,35 +118,70 @@ def quantize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
+PART_PREFIX = "."
+"""Temporary folders are named ``.<copy's name>.part-*``: hidden, and not ``<model>.*``."""
+
+
 def write_int8_copy(src_dir: Path, dst_dir: Path) -> None:
-    """Write ``dst_dir`` (model.bin in int8 and the folder's small files) from ``src_dir``.
-    ``FormatError`` for a file it cannot read; ``OSError`` from the disk."""
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".bin.part", dir=dst_dir)
+    """Write ``dst_dir`` (model.bin in int8 and the folder's small files) from ``src_dir``, built
+    in a temporary folder beside it and renamed into place; when another process put a whole
+    copy there first, that one is kept. ``FormatError`` for a file it cannot read; ``OSError``
+    from the disk."""
+    dst_dir.parent.mkdir(parents=True, exist_ok=True)
+    part = Path(tempfile.mkdtemp(prefix=f"{PART_PREFIX}{dst_dir.name}.part-", dir=dst_dir.parent))
     try:
-        with open(src_dir / "model.bin", "rb") as f, os.fdopen(fd, "wb") as out:
-            version, spec, revision, count = _head(f)
-            out.write(struct.pack("<I", version) + _string(spec) + struct.pack("<I", revision))
-            plan = []  # (name, dims, dtype, nbytes, offset of the bytes)
-            for name, dims, dtype, nbytes in _variables(f, count):
-                plan.append((name, dims, dtype, nbytes, f.tell()))
-                f.seek(nbytes, os.SEEK_CUR)
-            aliases = f.read()
-            scales = sum(1 for p in plan if _quantized(p[0], p[1]) and p[2] != INT8)
-            out.write(struct.pack("<I", count + scales))
-            names = {p[0] for p in plan}
-            for name, dims, dtype, nbytes, at in plan:
-                f.seek(at)
-                _copy_variable(f, out, name, dims, dtype, nbytes, names)
-            out.write(aliases)
-        for name in SMALL_FILES:
-            if (src_dir / name).is_file():
-                shutil.copyfile(src_dir / name, dst_dir / name)
-        (dst_dir / DIGEST_FILE).write_text(sha256_of(Path(tmp)) + "\n")
-        os.replace(tmp, dst_dir / "model.bin")
+        _write_copy(src_dir, part)
+        try:
+            os.rename(part, dst_dir)
+        except OSError:  # dst_dir is there and not empty: another process's copy came first
+            if not copy_is_intact(dst_dir):
+                raise
+            shutil.rmtree(part, ignore_errors=True)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(part, ignore_errors=True)
         raise
+
+
+PART_STALE_AFTER = 3600.0
+"""Seconds after which a temporary folder is a dead writer's (writing one takes ~2 s)."""
+
+
+def remove_stale_parts(cache: Path, model_name: str, now: float | None = None) -> None:
+    """Remove the temporary folders of copies of ``model_name`` in ``cache`` that a writer left
+    more than ``PART_STALE_AFTER`` seconds ago (killed while writing); newer ones may be in use."""
+    import glob
+    import time
+    now = time.time() if now is None else now
+    for part in cache.glob(f"{PART_PREFIX}{glob.escape(model_name)}.*.part-*"):
+        try:
+            if now - part.stat().st_mtime > PART_STALE_AFTER:
+                shutil.rmtree(part, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _write_copy(src_dir: Path, dst_dir: Path) -> None:
+    """The copy's files into the (new, empty) folder ``dst_dir``."""
+    model_bin = dst_dir / "model.bin"
+    with open(src_dir / "model.bin", "rb") as f, open(model_bin, "wb") as out:
+        version, spec, revision, count = _head(f)
+        out.write(struct.pack("<I", version) + _string(spec) + struct.pack("<I", revision))
+        plan = []  # (name, dims, dtype, nbytes, offset of the bytes)
+        for name, dims, dtype, nbytes in _variables(f, count):
+            plan.append((name, dims, dtype, nbytes, f.tell()))
+            f.seek(nbytes, os.SEEK_CUR)
+        aliases = f.read()
+        scales = sum(1 for p in plan if _quantized(p[0], p[1]) and p[2] != INT8)
+        out.write(struct.pack("<I", count + scales))
+        names = {p[0] for p in plan}
+        for name, dims, dtype, nbytes, at in plan:
+            f.seek(at)
+            _copy_variable(f, out, name, dims, dtype, nbytes, names)
+        out.write(aliases)
+    for name in SMALL_FILES:
+        if (src_dir / name).is_file():
+            shutil.copyfile(src_dir / name, dst_dir / name)
+    (dst_dir / DIGEST_FILE).write_text(sha256_of(model_bin) + "\n")
 
 
 def copy_is_intact(dst_dir: Path) -> bool:

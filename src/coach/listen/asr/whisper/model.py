@@ -136,6 +136,7 @@ class WhisperModel:
                 for old in cache.glob(f"{glob.escape(self.model_dir.name)}.*"):
                     if old != copy:  # a copy of this model as it was before (a reinstall)
                         shutil.rmtree(old, ignore_errors=True)
+                int8_copy.remove_stale_parts(cache, self.model_dir.name)
             return copy
         except (OSError, ValueError):  # (FormatError is one)
             return None
