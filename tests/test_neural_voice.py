@@ -226,15 +226,20 @@ def test_the_simulated_user_sounds_higher_and_quicker_than_the_coach(engine: Neu
 
 def test_voices_prepare_renders_the_session_s_lines_once(capsys) -> None:
     """``coach voices --prepare`` (run by scripts/coach) fills the speech cache with every line
-    known before a session; run again it has nothing to do. (espeak-ng here, for speed: the
-    same path as the neural voice's.)"""
+    known before a session, and writes the Whisper model's int8 copy; run again it has nothing
+    to do. (espeak-ng here, for speed: the same path as the neural voice's.)"""
+    from coach import paths
     from coach.cli import main
     from coach.content import load_content
+    from coach.listen.asr.whisper import int8_copy
+    from coach.listen.asr.whisper.model import bundled_model_dir
     from coach.session.engine import Engine
     assert main(["voices", "--prepare", "--tts", "pyttsx3"]) == 0
     texts = Engine(load_content()).texts_ahead()
     assert f"rendering {len(texts)} of {len(texts)} lines with pyttsx3" in capsys.readouterr().out
     synth = Synthesizer(engine="pyttsx3")
     assert all(synth.is_cached(t) for t in texts)
+    copies = list((paths.cache_dir() / "whisper").glob(f"{bundled_model_dir().name}.*"))
+    assert len(copies) == 1 and int8_copy.copy_is_intact(copies[0])
     assert main(["voices", "--prepare", "--tts", "pyttsx3"]) == 0
     assert capsys.readouterr().out == ""

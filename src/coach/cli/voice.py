@@ -101,7 +101,8 @@ def add_voice_commands(sub: Any, parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("voices", help="list the voices of both speech engines (piper, pyttsx3)")
     s.add_argument("--prepare", action="store_true",
                    help="instead, render every line a session says with these voice options into "
-                        "the speech cache now (the first session otherwise does it as it runs)")
+                        "the speech cache now, and write the listening model's int8 copy there "
+                        "(the first session otherwise does both as it runs)")
     voice_opts(s)
     s.set_defaults(func=cmd_voices)
     s = sub.add_parser("model", help="speech models: `coach model download` fetches the vosk "
@@ -292,7 +293,9 @@ def cmd_voices(args: argparse.Namespace) -> int:
 
 
 def prepare_voice(args: argparse.Namespace) -> int:
-    """Render every line known before a session (``Engine.texts_ahead``) that is not cached."""
+    """Render every line known before a session (``Engine.texts_ahead``) that is not cached,
+    and write the Whisper model's int8 copy if it is missing (``int8_copy_of``): the first
+    session then starts with its cache warm."""
     from coach.content import load_content
     from coach.session.engine import Engine
     content = load_content(args.routine, getattr(args, "content", None))
@@ -304,6 +307,10 @@ def prepare_voice(args: argparse.Namespace) -> int:
                   f"({synth.voice}) into the speech cache, once…", flush=True)
         for text in missing:
             synth.render(text, keep=False)
+    from coach.listen.asr.whisper.model import int8_copy_of, whisper_model_dir
+    model_dir = whisper_model_dir()
+    if model_dir is not None and (model_dir / "model.bin").is_file():
+        int8_copy_of(model_dir)
     return 0
 
 

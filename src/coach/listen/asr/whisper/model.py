@@ -110,7 +110,7 @@ class WhisperModel:
         def load(folder: Path):
             return ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8",
                                               inter_threads=2, intra_threads=1)
-        copy = self._int8_copy()
+        copy = int8_copy_of(self.model_dir)
         if copy is not None:
             try:
                 model = load(copy)
@@ -120,26 +120,6 @@ class WhisperModel:
                 shutil.rmtree(copy, ignore_errors=True)
         self.loaded_from = self.model_dir
         return load(self.model_dir)
-
-    def _int8_copy(self) -> Path | None:
-        from coach.listen.asr.whisper import int8_copy
-        model_bin = self.model_dir / "model.bin"
-        try:
-            if not int8_copy.needs_copy(model_bin):
-                return None
-            tag = int8_copy.copy_tag(model_bin)
-            cache = paths.cache_dir() / "whisper"
-            copy = cache / f"{self.model_dir.name}.{tag}"
-            if not int8_copy.copy_is_intact(copy):
-                shutil.rmtree(copy, ignore_errors=True)
-                int8_copy.write_int8_copy(self.model_dir, copy)
-                for old in cache.glob(f"{glob.escape(self.model_dir.name)}.*"):
-                    if old != copy:  # a copy of this model as it was before (a reinstall)
-                        shutil.rmtree(old, ignore_errors=True)
-                int8_copy.remove_stale_parts(cache, self.model_dir.name)
-            return copy
-        except (OSError, ValueError):  # (FormatError is one)
-            return None
 
     def word_tokens(self, word: str) -> list[int]:
         """Ids of the tokens that spell ``word`` alone, in any case, with or without the
@@ -184,6 +164,30 @@ class WhisperModel:
         text = self._tok.decode(ids)
         score = r.scores[0] if r.scores else -math.inf  # mean log-probability per token
         return text.strip(), float(math.exp(min(0.0, score)))
+
+
+def int8_copy_of(model_dir: Path) -> Path | None:
+    """The int8 copy of ``model_dir`` in the cache (``int8_copy``), written now if it is missing
+    or changed; None when the model needs none or the copy cannot be made (the original is
+    then loaded as it is)."""
+    from coach.listen.asr.whisper import int8_copy
+    model_bin = model_dir / "model.bin"
+    try:
+        if not int8_copy.needs_copy(model_bin):
+            return None
+        tag = int8_copy.copy_tag(model_bin)
+        cache = paths.cache_dir() / "whisper"
+        copy = cache / f"{model_dir.name}.{tag}"
+        if not int8_copy.copy_is_intact(copy):
+            shutil.rmtree(copy, ignore_errors=True)
+            int8_copy.write_int8_copy(model_dir, copy)
+            for old in cache.glob(f"{glob.escape(model_dir.name)}.*"):
+                if old != copy:  # a copy of this model as it was before (a reinstall)
+                    shutil.rmtree(old, ignore_errors=True)
+            int8_copy.remove_stale_parts(cache, model_dir.name)
+        return copy
+    except (OSError, ValueError):  # (FormatError is one)
+        return None
 
 
 _shared: dict[Path, WhisperModel] = {}
