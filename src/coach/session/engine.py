@@ -11,8 +11,9 @@ the next only after its ``LineDone``. Safety rules held here:
 * when the recognizer is unsure between stop and too painful, the voice stops and asks.
 
 What the user said is dispatched by one table, ``HEARD_RULES``, from (phase, intent) to a handler;
-the state changes the handlers share (voice, timers, endings) and the rules they consult (what to
-listen for, hold cues, pace) are in ``coach.session.changes``.
+what passing time does (deadlines, an idle voice) is in ``coach.session.timers``; the state
+changes the handlers share (voice, timers, endings) and the rules they consult (what to listen
+for, hold cues, pace) are in ``coach.session.changes``.
 """
 
 from __future__ import annotations
@@ -29,16 +30,13 @@ from coach.session.plan import Screening, SessionPlan
 from coach.session.speech import Speech
 from coach.session.state import Hold, Phase, State
 from coach.session.changes import (after_side, cancel_timer, end, end_hold, finish,
-                                   follow_breath, has_timer, hold_cues, interject, listen_set,
-                                   pace, pacer_off, restore_timers, set_timer, silence, suspend,
-                                   time_left, today_sides)
+                                   follow_breath, interject, listen_set, pace, pacer_off,
+                                   restore_timers, set_timer, silence, suspend, time_left,
+                                   today_sides)
+from coach.session.timers import TimerRules
 
 
-TURN_SLACK = 1e-3
-"""Seconds past a breath's turn at which its direction is read (a timer fires at the turn)."""
-
-
-class Engine:
+class Engine(TimerRules):
     def __init__(self, content: Content, plan: SessionPlan = SessionPlan()) -> None:
         self.content = content
         self.plan = plan
@@ -155,87 +153,6 @@ class Engine:
 
     def _on_rest_over(self, s: State, ev: Heard, out: list[Action]) -> State:
         return self._next(replace(s, queue=s.queue + (self._line(s, "done"),)), ev.t, out)
-
-    def _idle(self, s: State, t: float, out: list[Action]) -> State:
-        """Nothing is being said and nothing is queued: what comes next in this phase."""
-        if s.phase is Phase.NARRATE:
-            if s.awaiting:
-                return set_timer(replace(s, phase=Phase.AWAIT), "reprompt",
-                                 t + self.timing.reprompt_after)
-            return self._next(s, t, out)
-        if s.phase in (Phase.AWAIT, Phase.CONFIRM, Phase.EASE) and not has_timer(s, "reprompt"):
-            return set_timer(s, "reprompt", t + self.timing.reprompt_after)
-        if s.phase is Phase.BREATHE and not has_timer(s, "breath"):
-            length = s.breath_in if s.breaths % 2 == 0 else s.breath_out
-            pace_now = s.breath_pace  # the next turn of the paced breath, once it is anchored
-            due = pace_now.next_turn(t) if pace_now else max(t, s.spoke_at + length)
-            return set_timer(s, "breath", due)
-        if s.phase is Phase.FINISH:
-            return end(s, out, "")
-        return s
-
-    def _tick(self, s: State, t: float, out: list[Action]) -> State:
-        s = self._fire_due(s, t, out)
-        if s.phase is Phase.HOLD and s.hold:
-            s = hold_cues(s, self.current_step(s), self.speech, t)
-        return s
-
-    def _fire_due(self, s: State, t: float, out: list[Action]) -> State:
-        """Fire every timer due at ``t``, earliest first."""
-        while True:
-            due = sorted((d, n) for n, d in s.timers if d <= t)
-            if not due or s.phase is Phase.ENDED:
-                break
-            _, name = due[0]
-            s = replace(s, timers=tuple(x for x in s.timers if x[0] != name))
-            s = self._timer_fired(s, name, t, out)
-        return s
-
-    def _timer_fired(self, s: State, name: str, t: float, out: list[Action]) -> State:
-        if name in ("hold_end", "hold_max") and s.hold:
-            how = "completed" if name == "hold_end" else "max"
-            line = "done" if name == "hold_end" else "max_reached"
-            if s.phase in (Phase.PAUSED, Phase.CONFIRM, Phase.EASE):
-                s = replace(silence(s, out), stash=(), frozen=(), resume=None)
-            s = end_hold(s, t, how, out)
-            s = replace(s, queue=s.queue + (self._line(s, line),))
-            if s.deaf:
-                return finish(replace(s, queue=s.queue + (self.speech.line("stopping"),)),
-                              Outcome.FAULT)
-            return self._next(s, t, out)
-        if name == "reprompt":
-            if s.reprompts >= self.timing.max_reprompts:
-                s = silence(s, out)
-                return self._no_response_end(s, t, out)
-            prompt = s.last_line or self.speech.line("not_heard")
-            return replace(s, reprompts=s.reprompts + 1,
-                           queue=s.queue + (self.speech.line("not_heard"), prompt))
-        if name == "pause_timeout":
-            if s.reprompts >= self.timing.max_reprompts:
-                return self._no_response_end(s, t, out)
-            s = replace(s, reprompts=s.reprompts + 1, queue=s.queue + (self.speech.line("still_paused"),))
-            return set_timer(s, "pause_timeout", t + self.timing.pause_timeout)
-        if name == "breath":
-            step = self.current_step(s)
-            s = replace(s, breaths=s.breaths + 1)
-            if s.breaths >= 2 * step.cycles:
-                return self._next(s, t, out)
-            pace_now = s.breath_pace
-            inhale = pace_now.inhaling(t + TURN_SLACK) if pace_now else s.breaths % 2 == 0
-            key = step.inhale if inhale else step.exhale
-            return replace(s, queue=s.queue + (self.speech.line(key),))
-        if name == "rest":  # the rest is over: wait for the user, as at any prompt
-            return replace(s, phase=Phase.NARRATE, awaiting=frozenset({READY}),
-                           queue=s.queue + (self._line(s, "prompt"),))
-        return s
-
-    def _no_response_end(self, s: State, t: float, out: list[Action]) -> State:
-        """Nobody answered: end safely; "roll off the ball" only if the user may be on it."""
-        step = self.current_step(s)
-        on_ball = s.hold is not None or (step is not None and step.on_ball)
-        s = end_hold(s, t, "no_response", out) if s.hold else s
-        line = "no_response_end" if on_ball else "no_response_end_off_ball"
-        return finish(replace(s, queue=(self.speech.line(line),)), Outcome.NO_RESPONSE)
 
     def _fault(self, s: State, ev: Fault, out: list[Action]) -> State:
         out.append(Record("fault", {"what": ev.kind.value, "detail": ev.detail}))
