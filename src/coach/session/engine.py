@@ -1,8 +1,8 @@
 """The session engine: a pure state machine, ``(state, event) -> (state, actions)``.
 
 No I/O, no sleeping, no clock: every event carries its time, timers are deadlines kept in the
-state, fired by ``Tick`` and, when overdue, before any other event but "stop" (so the runner's
-tick rate never delays a deadline). The voice says one line at a time: a ``Say`` is followed by
+state, fired when due at the start of every event but "stop" (a ``Tick`` carries nothing else but
+the hold's cues; the runner's tick rate never delays a deadline). The voice says one line at a time: a ``Say`` is followed by
 the next only after its ``LineDone``. Safety rules held here:
 
 * "stop" is heard in every state and ends the session within one step;
@@ -68,8 +68,8 @@ class Engine(TimerRules):
         if s.phase is Phase.ENDED:
             return s, out
         t = ev.t
-        if not isinstance(ev, Tick) and not (isinstance(ev, Heard) and ev.intent == STOP):
-            s = self._fire_due(s, t, out)  # deadlines passed since the last tick come first
+        if not (isinstance(ev, Heard) and ev.intent == STOP):
+            s = self._fire_due(s, t, out)  # deadlines due by now come first, on any event
             if s.phase is Phase.ENDED:
                 return self._finish_step(s, t, out)
         if isinstance(ev, Fault):
@@ -81,7 +81,7 @@ class Engine(TimerRules):
             if s.speaking and s.speaking[0] == ev.utterance:
                 s = replace(s, speaking=None)
         elif isinstance(ev, Tick):
-            s = self._tick(s, t, out)
+            s = self._hold_cues(s, t)
         return self._finish_step(s, t, out)
 
     def current_step(self, s: State) -> Step | None:

@@ -38,8 +38,8 @@ class TimerRules:
             return end(s, out, "")
         return s
 
-    def _tick(self, s: State, t: float, out: list[Action]) -> State:
-        s = self._fire_due(s, t, out)
+    def _hold_cues(self, s: State, t: float) -> State:
+        """On a tick (its due deadlines already fired): the hold's spoken cues due by ``t``."""
         if s.phase is Phase.HOLD and s.hold:
             s = hold_cues(s, self.current_step(s), self.speech, t)
         return s
