@@ -309,7 +309,7 @@ def prepare_voice(args: argparse.Namespace) -> int:
             synth.render(text, keep=False)
     from coach.listen.asr.whisper.model import int8_copy_of, whisper_model_dir
     model_dir = whisper_model_dir()
-    if model_dir is not None and (model_dir / "model.bin").is_file():
+    if model_dir is not None:  # (a missing or unreadable model: no copy, the session says why)
         int8_copy_of(model_dir)
     return 0
 

@@ -23,11 +23,13 @@ is a uint16 length (with its NUL) and the bytes with a NUL.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
 import struct
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -149,8 +151,6 @@ PART_STALE_AFTER = 3600.0
 def remove_stale_parts(cache: Path, model_name: str, now: float | None = None) -> None:
     """Remove the temporary folders of copies of ``model_name`` in ``cache`` that a writer left
     more than ``PART_STALE_AFTER`` seconds ago (killed while writing); newer ones may be in use."""
-    import glob
-    import time
     now = time.time() if now is None else now
     for part in cache.glob(f"{PART_PREFIX}{glob.escape(model_name)}.*.part-*"):
         try:
