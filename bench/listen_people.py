@@ -21,7 +21,7 @@ threshold is then the recognizer's own decision applied to that trace (``decide`
 answer check, as shipped) is run per vocabulary.
 
 Usage: .venv/bin/python bench/listen_people.py [--quick] [--noise [babble:10,…]] [--peer] [--threshold P]
-       [--check] [--out bench/results/listen.json]
+       [--noise-seed N] [--sweep P,P,…] [--check] [--out bench/results/listen.json]
 """
 
 from __future__ import annotations
@@ -353,6 +353,10 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, default=None,
                     help="early stop threshold (default: the recognizer's setting)")
     ap.add_argument("--check", action="store_true", help="verify decide() against a direct run")
+    ap.add_argument("--noise-seed", type=int, default=2,
+                    help="seed of the noise under the clips (another babble draw; default 2)")
+    ap.add_argument("--sweep", default=None, metavar="P,P,…",
+                    help="also print stop and other words taken at these early thresholds")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = ap.parse_args()
     from coach.listen.asr.whisper.recognizer import WhisperSettings
@@ -379,8 +383,8 @@ def main() -> int:
         if kind == "clean":
             streams[(kind, snr)] = build_stream(clips, 1)
         else:
-            streams[(kind, snr)] = with_noise(build_stream(clips, 1, level=level), kind, snr, 2,
-                                              level)
+            streams[(kind, snr)] = with_noise(build_stream(clips, 1, level=level), kind, snr,
+                                              args.noise_seed, level)
     cstream = build_stream(cont, 3, gap=(1.0, 2.0))
     print(f"{len(clips)} clips ({sum(c.kind == 'command' for c in clips)} commands), "
           f"{len(cstream.audio) / RATE / 60:.1f} min of read speech; vocabularies: "
@@ -426,9 +430,33 @@ def main() -> int:
         results["check"] = {"direct": len(direct), "derived": len(derived),
                             "same": direct == derived}
     report(results)
+    if args.sweep:
+        sweep([float(t) for t in args.sweep.split(",")], clips, streams, done, vocabs)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, default=list))
     return 0
+
+
+def sweep(thresholds: list[float], clips: list[Clip], streams: dict, done: dict,
+          vocabs: dict) -> None:
+    """The new stack's stops caught and other words taken (and unattributed reports) per half,
+    in the hold and screening vocabularies, at each early threshold, from the same traces."""
+    print("\n== early threshold sweep (new stack; stray: reports on no clip)")
+    for key, s in streams.items():
+        tr = done[("whisper", key)]
+        name = key[0] if key[0] == "clean" else f"{key[0]} {key[1]} dB"
+        for v in ("hold", "screening"):
+            for t in thresholds:
+                r = score(clips, s, decide(tr, vocabs[v], t), vocabs[v])
+                cells = [f"{h}: stop {pct(merged(r, (h,), 'stop'))}, others "
+                         f"{pct(merged(r, (h,), 'others'))}" for h in ("A", "B", "S")]
+                print(f"{name:14} {v:10} {t:<7g} {'; '.join(cells)}; stray {r['A']['stray']}")
+    ct = done[("whisper", "continuous")]
+    for v in ("hold", "screening"):
+        for t in thresholds:
+            c = continuous_rate(decide(ct, vocabs[v], t), ct["audio"])
+            print(f"{'read speech':14} {v:10} {t:<7g} {c['false']} false commands, "
+                  f"{c['false_stop']} false stops in {c['seconds'] / 60:.1f} min")
 
 
 def merged(r: dict, halves, key):
