@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.listen.asr.whisper.mel import log_of_mel_power, mel_power
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import listen_people as lp  # noqa: E402  (the bench's clips, levels and babble)
 
@@ -36,22 +38,6 @@ PRE, POST, ESTIMATE = 0.3, 0.2, 2.0
 the background's estimate."""
 THRESHOLD = 0.02
 SUBTRACT, FLOOR = 1.5, 0.1
-
-
-def mel_power(x: np.ndarray) -> np.ndarray:
-    """(80, frames) mel power of int16 audio, as ``mel.log_mel`` computes it before the log."""
-    from coach.listen.asr.whisper import mel
-    y = np.pad(x.astype(np.float32) / 32768.0, mel.N_FFT // 2, mode="reflect")
-    n = 1 + (y.size - mel.N_FFT) // mel.HOP
-    frames = np.lib.stride_tricks.as_strided(y, (n, mel.N_FFT), (mel.HOP * y.strides[0], y.strides[0]))
-    power = np.abs(np.fft.rfft(frames * mel._WINDOW, axis=-1)) ** 2
-    return mel._FILTERS @ power[:-1].T
-
-
-def log_mel_of_power(power: np.ndarray) -> np.ndarray:
-    logs = np.log10(np.maximum(power, 1e-10))
-    logs = np.maximum(logs, logs.max() - 8.0)
-    return ((logs + 4.0) / 4.0).astype(np.float32)
 
 
 class StopProbability:
@@ -121,11 +107,11 @@ def main() -> int:
                 for d in range(n_draws):
                     win, before = windows(clip, snr, 7000 * d + k)
                     power = mel_power(win)
-                    probs["as heard"][group].append(p_stop(log_mel_of_power(power)))
+                    probs["as heard"][group].append(p_stop(log_of_mel_power(power)))
                     if args.subtract:
                         noise = mel_power(before).mean(axis=1, keepdims=True)
                         clean = np.maximum(power - SUBTRACT * noise, FLOOR * power)
-                        probs["subtracted"][group].append(p_stop(log_mel_of_power(clean)))
+                        probs["subtracted"][group].append(p_stop(log_of_mel_power(clean)))
         for v in variants:
             s, o = np.array(probs[v]["stop"]), np.array(probs[v]["other"])
             name = "clean" if snr is None else f"babble {snr:g} dB"

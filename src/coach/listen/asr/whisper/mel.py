@@ -43,9 +43,9 @@ _FILTERS = mel_filters()
 _WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
 
 
-def log_mel(audio: np.ndarray) -> np.ndarray:
-    """(80, len(audio) // 160) float32 log-mel features of ``audio`` (16 kHz; int16 or float in
-    -1..1). Audio shorter than a window is zero-padded to one."""
+def mel_power(audio: np.ndarray) -> np.ndarray:
+    """(80, len(audio) // 160) float32 mel power of ``audio`` (16 kHz; int16 or float in -1..1),
+    before the log. Audio shorter than a window is zero-padded to one."""
     x = np.asarray(audio)
     x = x.astype(np.float32) / 32768.0 if x.dtype == np.int16 else x.astype(np.float32)
     if x.size < N_FFT:
@@ -54,7 +54,18 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
     n = 1 + (x.size - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(x, (n, N_FFT), (HOP * x.strides[0], x.strides[0]))
     power = np.abs(np.fft.rfft(frames * _WINDOW, axis=-1)) ** 2  # (n, 201)
-    mel = _FILTERS @ power[:-1].T.astype(np.float32)  # the last frame dropped, as Whisper does
+    return _FILTERS @ power[:-1].T.astype(np.float32)  # the last frame dropped, as Whisper does
+
+
+def log_of_mel_power(mel: np.ndarray) -> np.ndarray:
+    """Whisper's features from mel power: log10 floored at 1e-10 and at 8 below the loudest
+    value, scaled by (x + 4) / 4."""
     logs = np.log10(np.maximum(mel, 1e-10))
     logs = np.maximum(logs, logs.max() - 8.0)
     return ((logs + 4.0) / 4.0).astype(np.float32)
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+    """(80, len(audio) // 160) float32 log-mel features of ``audio`` (16 kHz; int16 or float in
+    -1..1). Audio shorter than a window is zero-padded to one."""
+    return log_of_mel_power(mel_power(audio))
