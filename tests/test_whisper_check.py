@@ -65,12 +65,16 @@ def test_real_peoples_no_is_heard_with_the_check_and_missed_without() -> None:
     assert caught[True] >= 9 and caught[False] < caught[True], caught
 
 
-def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> None:
+def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer(monkeypatch, tmp_path
+                                                                      ) -> None:
     """Whisper hears quiet speech well: what the echo stage leaves of the coach's own "No." or
     "Yes." (-10 dB through a simulated room, 2 s apart) is taken for an answer when the
     self-speech filter is off (the peer: at least one), and must not be with the shipped
     listening stage (echo stage, pocketsphinx with Whisper on the answers, self-speech filter
     with the lines' word times), since a false "no" to a safety question is the dangerous error.
+    The neural voice samples noise at each rendering, so a rendering may leave the peer
+    unfooled (about one run in six): then it says nothing, and the words are rendered anew (up
+    to three times) before the shipped stage hears the one that fooled the peer.
     (The screening lines themselves, "... please answer yes or no", gave no answer even without
     the echo stage and the filter, at -20 and -10 dB: Whisper hears the whole "yes or no", which
     is no phrase.)"""
@@ -82,20 +86,23 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
     from coach.listen.ear import Ear
     from coach.app import synthesizer, voice_16k
 
-    synth = synthesizer()  # the coach's own voice (the neural one)
-    voice = voice_16k(synth)
-    parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
-    for text in ["No.", "Yes.", "Nope."] * 3:
-        audio = round_to_int16(voice(text) * 32767)
-        spans.append((t, t + len(audio) / SAMPLE_RATE, text))
-        parts += [audio, np.zeros(2 * SAMPLE_RATE, np.int16)]
-        t += len(audio) / SAMPLE_RATE + 2.0
-    play = np.concatenate(parts)
-    noise = np.random.default_rng(2).standard_normal(len(play)) * 10.0
-    mic = round_to_int16(S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3) + noise)
     content = load_content()
-    heard = {}
-    for name, self_filter in (("peer", None), ("shipped", SelfSpeechFilter())):
+
+    def render():
+        synth = synthesizer()  # the coach's own voice (the neural one)
+        voice = voice_16k(synth)
+        parts, spans, t = [np.zeros(SAMPLE_RATE, np.int16)], [], 1.0
+        for text in ["No.", "Yes.", "Nope."] * 3:
+            audio = round_to_int16(voice(text) * 32767)
+            spans.append((t, t + len(audio) / SAMPLE_RATE, text))
+            parts += [audio, np.zeros(2 * SAMPLE_RATE, np.int16)]
+            t += len(audio) / SAMPLE_RATE + 2.0
+        play = np.concatenate(parts)
+        noise = np.random.default_rng(2).standard_normal(len(play)) * 10.0
+        mic = round_to_int16(S.room_echo(play, -10.0, 0.05, reverb=0.08, seed=3) + noise)
+        return synth, play, mic, spans
+
+    def heard_by(synth, play, mic, spans, self_filter) -> list[str]:
         ear = Ear(PocketsphinxRecognizer(), content, EchoSuppressor(), self_filter,
                   synth.words_of)
         assert "whisper" in ear.recognizer.name
@@ -108,6 +115,15 @@ def test_the_coachs_own_answer_words_through_the_room_are_not_an_answer() -> Non
             at = i * 800 / SAMPLE_RATE
             playing = next((text for a, b, text in spans if a <= at < b), None)
             out += ear.hear(m, at, reference=r, now_playing=playing)
-        heard[name] = [h.intent for h in out + ear.flush(len(mic) / SAMPLE_RATE)]
-    assert {"yes", "no"} & set(heard["peer"]), f"the echo fooled nothing: {heard}"
-    assert heard["shipped"] == [], heard
+        return [h.intent for h in out + ear.flush(len(mic) / SAMPLE_RATE)]
+
+    peers = []
+    for attempt in range(3):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"render{attempt}"))  # no cached lines
+        rendered = render()
+        peers.append(heard_by(*rendered, None))
+        if {"yes", "no"} & set(peers[-1]):
+            break
+    assert {"yes", "no"} & set(peers[-1]), f"the echo fooled nothing in 3 renderings: {peers}"
+    shipped = heard_by(*rendered, SelfSpeechFilter())
+    assert shipped == [], (shipped, peers)
