@@ -44,21 +44,12 @@ class StopProbability:
     """P(first word is "stop") of a log-mel window, through the shipped model."""
 
     def __init__(self) -> None:
-        from coach.listen.asr.whisper.model import MIN_FRAMES, load_whisper
+        from coach.listen.asr.whisper.model import load_whisper
         self.m = load_whisper()
-        self.ids = self.m.word_tokens("stop")
-        self.min_frames = MIN_FRAMES
+        self.words = {"stop": self.m.word_tokens("stop")}
 
     def __call__(self, mel: np.ndarray) -> float:
-        if mel.shape[1] < self.min_frames:
-            mel = np.pad(mel, ((0, 0), (0, self.min_frames - mel.shape[1])),
-                         constant_values=mel.min())
-        feats = self.m._storage.from_array(np.ascontiguousarray(mel[None, :, :mel.shape[1] // 2 * 2]))
-        r = self.m._model.generate(feats, [self.m._prompt], beam_size=1, max_length=2,
-                                   return_logits_vocab=True)[0]
-        logits = np.asarray(r.logits[0][0], np.float64)
-        p = np.exp(logits - logits.max())
-        return float(p[self.ids].sum() / p.sum())
+        return self.m.first_word_of_mel(mel, self.words)["stop"]
 
 
 def windows(clip: lp.Clip, snr: float | None, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -133,7 +133,9 @@ class WhisperModel:
         return list(self._by_word.get(word, ()))
 
     def _features(self, audio: np.ndarray, min_frames: int = MIN_FRAMES):
-        mel = log_mel(audio)
+        return self._features_of_mel(log_mel(audio), min_frames)
+
+    def _features_of_mel(self, mel: np.ndarray, min_frames: int = MIN_FRAMES):
         if mel.shape[1] < min_frames:  # silence as Whisper's log-mel floor gives it
             mel = np.pad(mel, ((0, 0), (0, min_frames - mel.shape[1])), constant_values=mel.min())
         return self._storage.from_array(np.ascontiguousarray(mel[None, :, :mel.shape[1] // 2 * 2]))
@@ -143,8 +145,14 @@ class WhisperModel:
         """For each name in ``words`` (name -> token ids from ``word_tokens``), the probability
         that the first word of ``audio`` (16 kHz int16) is spelt by one of its tokens: one
         encoder pass over at least ``context_frames`` and one decoder step (~15 ms for 2 s)."""
-        r = self._model.generate(self._features(audio, context_frames), [self._prompt], beam_size=1,
-                                 max_length=2, return_logits_vocab=True)[0]
+        return self.first_word_of_mel(log_mel(audio), words, context_frames)
+
+    def first_word_of_mel(self, mel: np.ndarray, words: Mapping[str, Sequence[int]],
+                          context_frames: int = MIN_FRAMES) -> dict[str, float]:
+        """``first_word`` of a log-mel window (``log_mel``'s 80 x frames, 10 ms each), for
+        callers that change the features first (a background subtracted, in bench/)."""
+        r = self._model.generate(self._features_of_mel(mel, context_frames), [self._prompt],
+                                 beam_size=1, max_length=2, return_logits_vocab=True)[0]
         logits = np.asarray(r.logits[0][0], dtype=np.float64)
         p = np.exp(logits - logits.max())
         p /= p.sum()
