@@ -8,7 +8,7 @@ The coach knows what it plays: the speaker stage keeps the samples it handed to 
 Stages, in order, all in numpy:
 
 1. **Bulk delay** between reference and microphone, found by GCC-PHAT cross-correlation on the
-   last second of audio (re-checked every half second while the coach speaks; ``echo_delay``).
+   last second of audio (re-checked every half second while the coach speaks; ``delay.py``).
 2. **Adaptive echo canceller**: a partitioned-block frequency-domain NLMS filter (overlap-save,
    10 ms partitions) that learns the room's echo path (loudspeaker level, reflections).
 3. **Double-talk detector**: adaptation freezes while the user speaks, so "stop" said over the
@@ -21,11 +21,14 @@ Stages, in order, all in numpy:
    every hop takes over when it does clearly better (the echo path changed).
 4. **Residual-echo suppression**: a per-frequency gain that removes what the linear filter left,
    estimated from the predicted echo and the measured echo return loss enhancement (ERLE)
-   (``echo_residual``).
+   (``residual.py``).
 
 Per block, ``last`` (an ``EchoBlockInfo``) tells how much of the cleaned signal is likely the
 user rather than the coach: ``user_ratio`` = power of the cleaned signal / (predicted echo power
-+ background noise power). ``user_ratio_between(start, end)`` gives the largest ratio over a span
++ background noise power). Until the filter first converges (or reaches the room's noise) its
+prediction falls short, most at a line's onset, so the predicted echo is then at least the
+loudest reference hop in the filter's span times the median coupling measured so far
+(``unconverged.py``). ``user_ratio_between(start, end)`` gives the largest ratio over a span
 of output time, for judging a ``Hypothesis`` (see ``coach.listen.echo.self_speech``).
 
 Times are in seconds of audio fed in (never a clock), rates in Hertz, sample values int16.
@@ -42,6 +45,7 @@ import numpy as np
 
 from coach.listen.echo.delay import BulkDelay
 from coach.listen.echo.residual import ResidualSuppressor
+from coach.listen.echo.unconverged import UnconvergedEchoBound
 from coach.errors import CoachError
 
 _EPS = 1e-10
@@ -149,6 +153,9 @@ class EchoSuppressor:
         self._residual = ResidualSuppressor(hop)
         self._pd = self._pe = self._py = _EPS  # smoothed echo-only powers (mic, error, estimate)
         self._converged = False
+        # the filter has converged, or reached the room's noise, since it last had to start over
+        # (a bulk delay change, an echo path change): its echo estimate is then usable
+        self._trusted = False
         self._hang = 0
         self._talk_run = 0  # hops in a row judged as double talk
         self._good = 0
@@ -158,6 +165,7 @@ class EchoSuppressor:
         self.last: EchoBlockInfo | None = None
         self._coupling_obs: deque[float] = deque(maxlen=300)  # mic/ref power, ref-on hops
         self._no_echo = False
+        self._bound = UnconvergedEchoBound(hop, self.partitions)
 
     # ----------------------------------------------------------------------------- public API
     @property
@@ -220,7 +228,8 @@ class EchoSuppressor:
             o, y, dt = self._hop(d_all[i : i + n], x_frame)
             out[i : i + n] = o
             p_out += float(np.dot(o, o))
-            p_echo += float(np.dot(y, y))
+            p_echo += float(np.dot(y, y)) if self._no_echo or self._trusted else \
+                max(float(np.dot(y, y)), n * self._bound.power(d_all[i : i + n], ref_hist, end))
             dt_any |= dt
         self._record(out, p_out / self.block, p_echo / self.block, dt_any)
         return np.clip(np.round(out), -32768, 32767).astype(np.int16)
@@ -278,7 +287,7 @@ class EchoSuppressor:
             self._hang = 10  # hold 100 ms after the last detection
             self._talk_run += 1
             if self._talk_run > 200:  # 2 s of "user speech": rather the echo path changed
-                self._converged = False
+                self._converged = self._trusted = False
                 self._talk_run = 0
         else:
             self._talk_run = 0
@@ -299,6 +308,14 @@ class EchoSuppressor:
         the time): its error (echo-only hops, smoothed) is then a steady measure of what it
         leaves, and the suppressor may cut lightly."""
         return self._converged and (self._pe < 0.01 * self._pd or self._pe < self._noise_margin)
+
+    @property
+    def _at_noise_floor(self) -> bool:
+        """What the filter leaves of the echo (echo-only hops, smoothed) is under the noise
+        margin while the echo itself is above it: in a noisy room, where 12 dB of ERLE is out of
+        reach (``_converged`` comes and goes there), the filter's echo estimate is then as good
+        as it gets."""
+        return self._pe < self._noise_margin < self._pd
 
     def _error_talk(self, pe: float, pd: float, noise: float) -> bool:
         """Double talk the power test misses: the error far above the residue the converged
@@ -351,6 +368,7 @@ class EchoSuppressor:
     def _guard_divergence(self) -> None:
         erle = self._pd / self._pe
         self._converged = erle > 16.0  # 12 dB: before that the echo estimate is too rough
+        self._trusted = self._trusted or self._converged or self._at_noise_floor
         if erle < 0.5:  # the filter doubles the signal: it diverged, restore the backup
             self._weights = self._backup.copy()
             self._shadow = self._weights.copy()
@@ -363,7 +381,7 @@ class EchoSuppressor:
             self._good = 0
 
     def _suppress(self, e: np.ndarray, y: np.ndarray, talk: bool = False) -> np.ndarray:
-        """Residual-echo suppression (``echo_residual``): how much of the echo the filter lets
+        """Residual-echo suppression (``residual.py``): how much of the echo the filter lets
         through, and how deep the suppressor may cut (lightly once settled, lighter still
         while the user talks)."""
         leak = min(1.0, max(1e-3, self._pe / self._pd)) if self._converged else 0.3
@@ -392,7 +410,7 @@ class EchoSuppressor:
         self._backup = self._weights.copy()
         self._shadow = self._weights.copy()
         self._xspec[:] = 0.0
-        self._converged = False
+        self._converged = self._trusted = False
         self._pd = self._pe = _EPS
 
     def _record(self, out: np.ndarray, p_out: float, p_echo: float, dt: bool) -> None:
