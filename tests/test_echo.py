@@ -347,6 +347,25 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
     assert got[1.6] == ([("stop", (), "stop")], [])
 
 
+def test_what_the_recognizer_holds_at_the_end_is_judged_like_the_rest():
+    """``Ear.flush`` puts the recognizer's last hypotheses through the self-speech filter too:
+    a "stop" over the line "... say stop", at a ratio of the echo alone, is dropped there as it
+    would be from ``hear``; the user's (ratio 3) is kept."""
+    from coach.content import load_content
+    from coach.listen.ear import Ear
+    line = "If it's too painful, say too painful; to end, say stop."
+    got = {}
+    for ratio in (0.5, 3.0):
+        ear = Ear(ScriptedStops([(1.0, 9.0)]), load_content(), FixedRatio(ratio),
+                  SelfSpeechFilter())
+        ear.listen_for(frozenset({"stop"}))
+        heard = []
+        for i in range(2 * SAMPLE_RATE // 800):
+            heard += ear.hear(np.zeros(800, np.int16), i * 800 / SAMPLE_RATE, now_playing=line)
+        got[ratio] = [h.intent for h in heard + ear.flush(2.0)]
+    assert got == {0.5: [], 3.0: ["stop"]}
+
+
 def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_path: Path):
     """With the line's word times (espeak-ng's, from the synthesizer), only the words sounding
     when a "stop" was heard count as the line's own: a "stop" over "Paused. Ease off the

@@ -107,7 +107,19 @@ class Ear:
         hyps = self.recognizer.accept(block) if self._intents else []
         self._fed += len(block)
         self._note_playing(now_playing, sounding, len(block))
-        t_now = t_start + len(block) / SAMPLE_RATE
+        out = self._judged(hyps, now_playing, t_start + len(block) / SAMPLE_RATE)
+        self._blocks += 1
+        self._cpu += time.process_time() - c0
+        return out
+
+    def flush(self, t_now: float) -> list[Heard]:
+        """What the recognizer still holds at the end of the audio, judged like the rest."""
+        return self._judged(self.recognizer.flush(), self._playing, t_now)
+
+    def _judged(self, hyps: Sequence[Hypothesis], now_playing: str | None,
+                t_now: float) -> list[Heard]:
+        """``hyps`` through the self-speech filter: kept, turned into ``unsure``, or dropped
+        (those two also put on ``filtered``)."""
         out = []
         for h in hyps:
             # how much louder than the predicted echo the mic was while these words were heard
@@ -123,12 +135,7 @@ class Ear:
             if verdict is Verdict.ASK:  # the user's voice barely above the echo: pause and ask
                 h = replace(h, intent="unsure", alternatives=(h.intent,))
             out.append(self._heard(h, t_now))
-        self._blocks += 1
-        self._cpu += time.process_time() - c0
         return out
-
-    def flush(self, t_now: float) -> list[Heard]:
-        return [self._heard(h, t_now) for h in self.recognizer.flush()]
 
     def stats(self) -> EarStats:
         return EarStats(self._blocks, self._fed / SAMPLE_RATE, self._cpu, self._dropped)
