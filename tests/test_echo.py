@@ -320,8 +320,7 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
     """A "stop" heard over the coach's voice with a user-to-echo ratio between the filter's two
     bars is passed on as ``unsure`` (the engine silences the voice and asks "Did you say stop?")
     and logged as ``heard_doubted``; above the upper bar it is a plain "stop"."""
-    from coach.content import load_content
-    from coach.listen.ear import Ear, log_filtered
+    from coach.listen.ear import log_filtered
 
     class Log:
         def __init__(self) -> None:
@@ -333,12 +332,7 @@ def test_a_stop_barely_above_the_echo_pauses_and_asks_instead_of_ending():
     line = "Let your weight sink slowly into the ball. Breathe out."
     got = {}
     for ratio in (1.2, 1.6):
-        ear = Ear(ScriptedStops([(1.0, 1.4)]), load_content(), FixedRatio(ratio),
-                  SelfSpeechFilter())
-        ear.listen_for(frozenset({"stop"}))
-        heard = []
-        for i in range(3 * SAMPLE_RATE // 800):
-            heard += ear.hear(np.zeros(800, np.int16), i * 800 / SAMPLE_RATE, now_playing=line)
+        ear, heard = _ear_fed_silence([(1.0, 1.4)], ratio, line, 3)
         log = Log()
         log_filtered(ear, log)
         got[ratio] = ([(h.intent, h.alternatives, h.text) for h in heard], log.rows)
@@ -351,19 +345,26 @@ def test_what_the_recognizer_holds_at_the_end_is_judged_like_the_rest():
     """``Ear.flush`` puts the recognizer's last hypotheses through the self-speech filter too:
     a "stop" over the line "... say stop", at a ratio of the echo alone, is dropped there as it
     would be from ``hear``; the user's (ratio 3) is kept."""
-    from coach.content import load_content
-    from coach.listen.ear import Ear
     line = "If it's too painful, say too painful; to end, say stop."
     got = {}
     for ratio in (0.5, 3.0):
-        ear = Ear(ScriptedStops([(1.0, 9.0)]), load_content(), FixedRatio(ratio),
-                  SelfSpeechFilter())
-        ear.listen_for(frozenset({"stop"}))
-        heard = []
-        for i in range(2 * SAMPLE_RATE // 800):
-            heard += ear.hear(np.zeros(800, np.int16), i * 800 / SAMPLE_RATE, now_playing=line)
+        ear, heard = _ear_fed_silence([(1.0, 9.0)], ratio, line, 2)
         got[ratio] = [h.intent for h in heard + ear.flush(2.0)]
     assert got == {0.5: [], 3.0: ["stop"]}
+
+
+def _ear_fed_silence(spans, ratio: float, line: str, seconds: int):
+    """(the Ear, what it heard): an Ear with the shipped self-speech filter, a recognizer that
+    reports "stop" over ``spans`` and an echo stage that reports ``ratio``, fed ``seconds`` of
+    silence while ``line`` plays."""
+    from coach.content import load_content
+    from coach.listen.ear import Ear
+    ear = Ear(ScriptedStops(spans), load_content(), FixedRatio(ratio), SelfSpeechFilter())
+    ear.listen_for(frozenset({"stop"}))
+    heard = []
+    for i in range(seconds * SAMPLE_RATE // 800):
+        heard += ear.hear(np.zeros(800, np.int16), i * 800 / SAMPLE_RATE, now_playing=line)
+    return ear, heard
 
 
 def test_a_stop_over_the_first_half_of_a_line_that_says_stop_is_the_users(tmp_path: Path):
