@@ -228,8 +228,9 @@ class EchoSuppressor:
             o, y, dt = self._hop(d_all[i : i + n], x_frame)
             out[i : i + n] = o
             p_out += float(np.dot(o, o))
-            p_echo += float(np.dot(y, y)) if self._no_echo or self._trusted else \
-                max(float(np.dot(y, y)), n * self._bound.power(d_all[i : i + n], ref_hist, end))
+            py = float(np.dot(y, y))
+            p_echo += py if self._no_echo or self._trusted else \
+                max(py, n * self._bound.power(d_all[i : i + n], ref_hist, end))
             dt_any |= dt
         self._record(out, p_out / self.block, p_echo / self.block, dt_any)
         return np.clip(np.round(out), -32768, 32767).astype(np.int16)
